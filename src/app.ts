@@ -1,0 +1,98 @@
+// Wiring: configuration in, a running service out. The only module that knows every layer.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
+import { DiskService } from './domain/disks.js';
+import { JobRunner, jobHandlers } from './domain/jobs.js';
+import type { AccessKey } from './domain/model.js';
+import { RegionCatalog } from './domain/region-catalog.js';
+import { SnapshotService } from './domain/snapshots.js';
+import { Authenticator } from './protocol/authenticate.js';
+import { NonceCache } from './protocol/nonce-cache.js';
+import { RpcDispatcher } from './protocol/rpc-dispatcher.js';
+import { createHttpServer } from './server/http-server.js';
+import { Metrics } from './server/metrics.js';
+import { MetadataOnlyEngine } from './storage/engine/metadata-only-engine.js';
+import { SqliteRepository } from './storage/sqlite/sqlite-repository.js';
+
+const TIMESTAMP_WINDOW_MS = 15 * 60 * 1000;
+const NONCE_CACHE_ENTRIES = 2_000_000;
+
+export interface Ensnap {
+  http: FastifyInstance;
+  root: RootCredentials;
+  log: Logger;
+  /** Listens; resolves with the endpoint URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: no new requests, in-flight ones finish, jobs checkpoint, database closes. */
+  close(): Promise<void>;
+}
+
+export async function createEnsnap(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Ensnap> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'));
+  await repo.upsertAccessKey(
+    { accessKeyId: root.accessKeyId, secret: root.accessKeySecret, accountId: ROOT_ACCOUNT_ID, status: 'Active' },
+    'root',
+  );
+
+  const engine = new MetadataOnlyEngine();
+  const regions = new RegionCatalog(config.regions);
+  const jobs = new JobRunner(
+    repo,
+    jobHandlers(repo, engine),
+    { concurrency: config.jobConcurrency, pollMs: 1000, leaseMs: 60_000, maxAttempts: 5, retryDelayMs: 1000 },
+    (event, message) => log.warn(event, message),
+  );
+  const waker = { wake: () => jobs.wake() };
+
+  // Access keys change rarely and are read on every request: cache them (cleared on change).
+  const keyCache = new Map<string, AccessKey | undefined>();
+  const keys = {
+    async find(id: string) {
+      if (!keyCache.has(id)) {
+        const key = await repo.findAccessKey(id);
+        if (key === undefined) return undefined; // not cached: a key may be created later
+        keyCache.set(id, key);
+      }
+      return keyCache.get(id);
+    },
+  };
+
+  const dispatcher = new RpcDispatcher(
+    new Authenticator(keys, new NonceCache(TIMESTAMP_WINDOW_MS, NONCE_CACHE_ENTRIES), TIMESTAMP_WINDOW_MS),
+    {
+      profile: config.profile,
+      regions,
+      disks: new DiskService(repo, engine, regions, waker),
+      snapshots: new SnapshotService(repo, engine, regions, waker, config.profile),
+    },
+    (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
+  );
+  const metrics = new Metrics(repo);
+  const http = createHttpServer({ dispatcher, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+
+  let closed: Promise<void> | undefined;
+  return {
+    http,
+    root,
+    log,
+    async listen() {
+      if (config.jobs) await jobs.start();
+      const address = await http.listen({ host: config.host, port: config.port });
+      return address;
+    },
+    close() {
+      closed ??= (async () => {
+        await http.close();
+        await jobs.stop();
+        repo.close();
+      })();
+      return closed;
+    },
+  };
+}

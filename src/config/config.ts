@@ -1,0 +1,94 @@
+// One typed configuration, read once: command-line flags over environment variables over
+// defaults. A bad value stops the process with a message that says what to fix.
+import { DEFAULT_REGION_IDS } from '../domain/regions.js';
+import type { IdProfile } from '../domain/ids.js';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  rootAccessKeyId?: string;
+  rootAccessKeySecret?: string;
+  regions: string[];
+  profile: IdProfile;
+  logLevel: string;
+  /** Run background jobs (off: snapshots stay creating until a start with jobs on). */
+  jobs: boolean;
+  jobConcurrency: number;
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Every setting: flag name, environment variable, default, meaning (the README table is this). */
+export const SETTINGS = [
+  ['--host', 'ENSNAP_HOST', '127.0.0.1', 'address to listen on'],
+  ['--port', 'ENSNAP_PORT', '8080', 'TCP port (0 picks a free one)'],
+  ['--data-dir', 'ENSNAP_DATA_DIR', './data', 'data directory: database, credentials'],
+  ['--root-access-key-id', 'ENSNAP_ROOT_ACCESS_KEY_ID', '(generated)', "root account's AccessKeyId"],
+  ['--root-access-key-secret', 'ENSNAP_ROOT_ACCESS_KEY_SECRET', '(generated)', "root account's AccessKeySecret"],
+  ['--regions', 'ENSNAP_REGIONS', 'ten edge nodes', 'comma-separated EnsRegionIds served'],
+  ['--profile', 'ENSNAP_PROFILE', 'seed', 'seed (SnapShotId string, s- ids) or current (array, sp- ids)'],
+  ['--log-level', 'ENSNAP_LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, silent'],
+  ['--jobs', 'ENSNAP_JOBS', 'on', 'on or off: run background snapshot and delete jobs'],
+  ['--job-concurrency', 'ENSNAP_JOB_CONCURRENCY', '2', 'background jobs run at once'],
+  ['--body-limit', 'ENSNAP_BODY_LIMIT', '1048576', 'largest request body accepted, in bytes'],
+] as const;
+
+type Source = Record<string, string | undefined>;
+
+export function loadConfig(flags: Source, env: Source = process.env): Config {
+  const get = (flag: string): string | undefined => {
+    const setting = SETTINGS.find((s) => s[0] === flag);
+    if (!setting) throw new Error(`no setting ${flag}`);
+    const value = flags[flag.slice(2)] ?? env[setting[1]];
+    return value === '' ? undefined : value;
+  };
+  const int = (flag: string, fallback: number, min: number, max: number): number => {
+    const raw = get(flag);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${flag} must be a whole number from ${min} to ${max}, not "${raw}"`);
+    }
+    return n;
+  };
+  const onOff = (flag: string, fallback: boolean): boolean => {
+    const raw = get(flag);
+    if (raw === undefined) return fallback;
+    if (raw === 'on' || raw === 'true' || raw === '1') return true;
+    if (raw === 'off' || raw === 'false' || raw === '0') return false;
+    throw new ConfigError(`${flag} must be on or off, not "${raw}"`);
+  };
+
+  const profile = get('--profile') ?? 'seed';
+  if (profile !== 'seed' && profile !== 'current') {
+    throw new ConfigError(`--profile (ENSNAP_PROFILE) must be seed or current, not "${profile}"`);
+  }
+  const rootAccessKeyId = get('--root-access-key-id');
+  const rootAccessKeySecret = get('--root-access-key-secret');
+  if ((rootAccessKeyId === undefined) !== (rootAccessKeySecret === undefined)) {
+    throw new ConfigError('set both ENSNAP_ROOT_ACCESS_KEY_ID and ENSNAP_ROOT_ACCESS_KEY_SECRET, or neither');
+  }
+  const regions = (get('--regions') ?? DEFAULT_REGION_IDS.join(','))
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const badRegion = regions.find((r) => !/^[a-z0-9][a-z0-9-]{1,63}$/.test(r));
+  if (badRegion !== undefined || regions.length === 0) {
+    throw new ConfigError(`--regions needs EnsRegionIds like cn-beijing-15 (got "${badRegion ?? ''}")`);
+  }
+  return {
+    host: get('--host') ?? '127.0.0.1',
+    port: int('--port', 8080, 0, 65535),
+    dataDir: get('--data-dir') ?? './data',
+    rootAccessKeyId,
+    rootAccessKeySecret,
+    regions,
+    profile,
+    logLevel: get('--log-level') ?? 'info',
+    jobs: onOff('--jobs', true),
+    jobConcurrency: int('--job-concurrency', 2, 1, 64),
+    bodyLimitBytes: int('--body-limit', 1024 * 1024, 1024, 64 * 1024 * 1024),
+  };
+}

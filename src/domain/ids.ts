@@ -1,0 +1,37 @@
+// Resource identifiers in the forms the reference gives: d-<25>, s-<20> (seed) or sp-<24>
+// (current SDKs), 15-digit order ids, upper-case UUID request ids.
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomSuffix(length: number): string {
+  // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 252 && out.length < length) out += ALPHABET[byte % 36];
+    }
+  }
+  return out;
+}
+
+export type IdProfile = 'seed' | 'current';
+
+export const newDiskId = (): string => 'd-' + randomSuffix(25);
+export const newSnapshotId = (profile: IdProfile): string =>
+  profile === 'seed' ? 's-' + randomSuffix(20) : 'sp-' + randomSuffix(24);
+export const newRequestId = (): string => randomUUID().toUpperCase();
+
+let lastOrderMs = 0;
+let orderSeq = 0;
+/** 15 digits: the millisecond clock and a two-digit sequence, unique within one process. */
+export function newOrderId(nowMs: number = Date.now()): string {
+  if (nowMs > lastOrderMs) {
+    lastOrderMs = nowMs;
+    orderSeq = 0;
+  } else if (++orderSeq > 99) {
+    lastOrderMs += 1;
+    orderSeq = 0;
+  }
+  return String(lastOrderMs * 100 + orderSeq);
+}

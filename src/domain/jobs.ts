@@ -1,0 +1,157 @@
+// The durable background jobs: what each kind does (through the ports) and the runner that claims
+// them from the repository. A job is idempotent from its start, so a job interrupted by a crash
+// or a shutdown simply runs again. Failures are data: the error stays in the job's row and, after
+// the last attempt, in the snapshot (status error).
+import type { Job, JobKind } from './model.js';
+import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
+
+/** Thrown by a handler that cannot proceed yet; the job is retried later without counting an attempt. */
+export class NotYet extends Error {}
+
+type Handler = (job: Job, signal: AbortSignal) => Promise<void>;
+
+export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Record<JobKind, Handler> {
+  return {
+    'snapshot.create': async (job, signal) => {
+      const snapshot = await repo.getSnapshot(job.accountId, job.resourceId);
+      if (!snapshot || snapshot.status !== 'creating') return;
+      await engine.beginSnapshot(snapshot.id, snapshot.diskId);
+      let reported = snapshot.progress;
+      await engine.copySnapshot(
+        snapshot.id,
+        snapshot.diskId,
+        async (fraction) => {
+          // Progress is persisted in whole percent, at most 99 until the snapshot is available.
+          const percent = Math.min(99, Math.floor(fraction * 100));
+          if (percent > reported) {
+            reported = percent;
+            await repo.setSnapshotProgress(snapshot.id, percent);
+          }
+        },
+        signal,
+      );
+      await repo.finishSnapshot(snapshot.id, { status: 'available' });
+    },
+    'snapshot.delete': async (job) => {
+      await engine.deleteSnapshot(job.resourceId);
+      await repo.removeSnapshot(job.accountId, job.resourceId);
+    },
+    'disk.delete': async (job) => {
+      // Snapshots still being taken of this disk need its volume until they are done.
+      if ((await repo.countCreatingSnapshots(job.accountId, job.resourceId)) > 0) throw new NotYet('snapshots in progress');
+      await engine.deleteVolume(job.resourceId);
+      await repo.removeDisk(job.accountId, job.resourceId);
+    },
+  };
+}
+
+export interface JobRunnerOptions {
+  concurrency: number;
+  pollMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  retryDelayMs: number;
+}
+
+export class JobRunner implements JobWaker {
+  private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(
+    private readonly repo: MetadataRepository,
+    private readonly handlers: Record<JobKind, Handler>,
+    private readonly options: JobRunnerOptions,
+    private readonly log: (event: Record<string, unknown>, message: string) => void,
+  ) {}
+
+  /** Resumes every job a previous process left running, then starts claiming. */
+  async start(): Promise<void> {
+    const resumed = await this.repo.requeueRunningJobs();
+    if (resumed > 0) this.log({ resumed }, 'resumed jobs left running by a previous process');
+    this.stopped = false;
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (!this.stopped && this.running.size < this.options.concurrency) {
+          const now = Date.now();
+          const job = await this.repo.claimJob(now, now + this.options.leaseMs);
+          if (!job) break;
+          this.launch(job);
+        }
+      } while (this.pumpAgain && !this.stopped);
+    } catch (error) {
+      this.log({ err: String(error) }, 'job claim failed');
+    } finally {
+      this.pumping = false;
+    }
+    if (!this.stopped) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.wake(), this.options.pollMs);
+      this.timer.unref();
+    }
+  }
+
+  private launch(job: Job): void {
+    const controller = new AbortController();
+    const done = this.execute(job, controller.signal).finally(() => {
+      this.running.delete(job.id);
+      this.wake();
+    });
+    this.running.set(job.id, { controller, done });
+  }
+
+  private async execute(job: Job, signal: AbortSignal): Promise<void> {
+    try {
+      await this.handlers[job.kind](job, signal);
+      await this.repo.completeJob(job.id);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      try {
+        if (signal.aborted) {
+          // Shutdown: checkpoint (progress is already persisted) and hand the job back.
+          await this.repo.releaseJob(job.id, Date.now(), { failed: false, message: job.lastError });
+        } else if (error instanceof NotYet) {
+          await this.repo.releaseJob(job.id, Date.now() + this.options.retryDelayMs, { failed: false, message });
+        } else if (job.attempts + 1 >= this.options.maxAttempts) {
+          this.log({ jobId: job.id, kind: job.kind, resourceId: job.resourceId, err: message }, 'job failed');
+          if (job.kind === 'snapshot.create') await this.repo.finishSnapshot(job.resourceId, { status: 'error', lastError: message });
+          await this.repo.failJob(job.id, message);
+        } else {
+          const delay = this.options.retryDelayMs * 2 ** job.attempts;
+          await this.repo.releaseJob(job.id, Date.now() + delay, { failed: true, message });
+        }
+      } catch (inner) {
+        this.log({ jobId: job.id, err: String(inner) }, 'could not record the job outcome; it resumes on restart');
+      }
+    }
+  }
+
+  /** Stops claiming, interrupts running jobs and waits until each has been handed back. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const { controller } of this.running.values()) controller.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+}

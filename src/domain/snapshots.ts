@@ -1,0 +1,84 @@
+// Snapshots: CreateSnapshot writes the snapshot (creating), its order and its copy job in one
+// transaction, then has the engine fix the point in time before answering. The job copies the
+// data and marks the snapshot available (or error). Delete is a job too (status deleting).
+import { ApiError } from '../errors/catalog.js';
+import type { Caller } from './caller.js';
+import { newOrderId, newSnapshotId, type IdProfile } from './ids.js';
+import type { Page, PageOf, Snapshot, SnapshotFilter } from './model.js';
+import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
+import type { RegionCatalog } from './region-catalog.js';
+
+export interface CreateSnapshotInput {
+  diskId: string;
+  regionId: string;
+  name?: string;
+  description?: string;
+}
+
+export class SnapshotService {
+  constructor(
+    private readonly repo: MetadataRepository,
+    private readonly engine: BlockEngine,
+    private readonly regions: RegionCatalog,
+    private readonly jobs: JobWaker,
+    private readonly idProfile: IdProfile,
+  ) {}
+
+  async create(caller: Caller, input: CreateSnapshotInput): Promise<{ snapshotId: string; orderId: string }> {
+    this.regions.require(input.regionId);
+    const now = Date.now();
+    const snapshot: Snapshot = {
+      id: newSnapshotId(this.idProfile),
+      accountId: caller.accountId,
+      regionId: input.regionId,
+      diskId: input.diskId,
+      // Category, type and size are copied from the disk inside the transaction.
+      diskCategory: 'cloud_efficiency',
+      diskType: '2',
+      sizeMib: 0,
+      name: input.name ?? '',
+      description: input.description ?? '',
+      status: 'creating',
+      progress: 0,
+      sourceRegionId: input.regionId,
+      sourceSnapshotId: '',
+      orderId: newOrderId(now),
+      createdMs: now,
+      lastError: '',
+    };
+    const outcome = await this.repo.createSnapshot(snapshot, {
+      id: snapshot.orderId,
+      accountId: caller.accountId,
+      product: 'snapshot',
+      action: 'CreateSnapshot',
+      resourceId: snapshot.id,
+      regionId: input.regionId,
+      state: 'paid',
+      createdMs: now,
+    });
+    if (outcome === 'disk-not-found') throw new ApiError('DiskIdNotFound');
+    if (outcome === 'disk-other-region') throw new ApiError('InvalidParameter.%s', 'EnsRegionId');
+    if (outcome === 'disk-bad-status') throw new ApiError('IncorrectStatus.Disk');
+    // The point in time is fixed before the caller hears of the snapshot. Should the process die
+    // here, the job calls beginSnapshot again (idempotent) before it copies.
+    await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
+    this.jobs.wake();
+    return { snapshotId: snapshot.id, orderId: snapshot.orderId };
+  }
+
+  describe(caller: Caller, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>> {
+    return this.repo.listSnapshots(caller.accountId, filter, page);
+  }
+
+  async modify(caller: Caller, snapshotId: string, change: { name?: string; description?: string }): Promise<void> {
+    const found = await this.repo.updateSnapshotAttributes(caller.accountId, snapshotId, change);
+    if (!found) throw new ApiError('SnapshotIdNotFound');
+  }
+
+  async delete(caller: Caller, snapshotId: string): Promise<void> {
+    const outcome = await this.repo.markSnapshotDeleting(caller.accountId, snapshotId);
+    if (outcome === 'not-found') throw new ApiError('INSTANCE_ID_NOT_FOUND');
+    if (outcome === 'bad-status') throw new ApiError('IncorrectInstanceStatus');
+    this.jobs.wake();
+  }
+}

@@ -1,0 +1,143 @@
+// The one catalog of every error a client can see: code, HTTP status, message template.
+// Nothing else in the codebase may invent a code, a status or a message for a client.
+// `%s` in a code or message is filled from the error's arguments, in order.
+
+export interface CatalogEntry {
+  status: number;
+  message: string;
+  /** Where the code and message come from: the seed, the reference, or an ensnap choice. */
+  source: 'seed' | 'reference' | 'ensnap';
+}
+
+export const ERROR_CATALOG = {
+  // --- protocol: parameters, authentication, dispatch ---
+  MissingParameter: {
+    status: 400,
+    message: 'The input parameter %s that is mandatory for processing this request is not supplied.',
+    source: 'reference',
+  },
+  'InvalidParameter.%s': {
+    status: 400,
+    message: 'The specified field %s invalid. Please check it again.',
+    source: 'seed',
+  },
+  SignatureDoesNotMatch: {
+    status: 400,
+    message: 'Specified signature is not matched with our calculation. server string to sign is:%s',
+    source: 'reference',
+  },
+  IncompleteSignature: {
+    status: 400,
+    message: 'The request signature does not conform to Aliyun standards.',
+    source: 'reference',
+  },
+  InvalidSignatureMethod: {
+    status: 400,
+    message: 'Specified signature method is not supported.',
+    source: 'reference',
+  },
+  'InvalidAccessKeyId.NotFound': { status: 404, message: 'Specified access key is not found.', source: 'reference' },
+  'InvalidAccessKeyId.Inactive': { status: 400, message: 'Specified access key is disabled.', source: 'reference' },
+  SignatureNonceUsed: { status: 400, message: 'Specified signature nonce was used already.', source: 'reference' },
+  'InvalidTimeStamp.Expired': {
+    status: 400,
+    message: 'Specified time stamp or date value is expired.',
+    source: 'reference',
+  },
+  'InvalidTimeStamp.Format': {
+    status: 400,
+    message: 'Specified time stamp or date value is not well formatted.',
+    source: 'reference',
+  },
+  'InvalidSecurityToken.Malformed': {
+    status: 400,
+    message: 'Specified SecurityToken is malformed; ensnap accepts AccessKey credentials only.',
+    source: 'ensnap',
+  },
+  InvalidVersion: { status: 400, message: 'Specified parameter Version is not valid.', source: 'reference' },
+  'InvalidAction.NotFound': {
+    status: 404,
+    message: 'Specified api is not found, please check your url and method.',
+    source: 'reference',
+  },
+  UnsupportedHTTPMethod: {
+    status: 400,
+    message: 'Specified HTTP method %s is not supported.',
+    source: 'ensnap',
+  },
+  'InvalidParameter.Body': {
+    status: 413,
+    message: 'The request body is larger than %s bytes.',
+    source: 'ensnap',
+  },
+  'InvalidParameter.Encoding': {
+    status: 400,
+    message: 'The request could not be decoded: %s.',
+    source: 'ensnap',
+  },
+
+  // --- ENS resources ---
+  NoPermission: { status: 400, message: 'Permission denied.', source: 'seed' },
+  DiskIdNotFound: { status: 400, message: 'The input parameter DiskId that is not found.', source: 'reference' },
+  SnapshotIdNotFound: {
+    status: 400,
+    message: 'The input parameter SnapshotId that is not found.',
+    source: 'reference',
+  },
+  INSTANCE_ID_NOT_FOUND: {
+    status: 400,
+    message: 'The input parameter instancdId that is not found.',
+    source: 'reference',
+  },
+  'IncorrectStatus.Disk': { status: 400, message: 'The status of the disk is incorrect.', source: 'reference' },
+  IncorrectInstanceStatus: {
+    status: 400,
+    message: 'The current status of the resource does not support this operation',
+    source: 'reference',
+  },
+
+  // --- the service itself (never a client's mistake) ---
+  ServiceUnavailable: {
+    status: 503,
+    message: 'The request has failed due to a temporary failure of the server.',
+    source: 'reference',
+  },
+  InternalError: {
+    status: 500,
+    message: 'The request processing has failed due to some unknown error.',
+    source: 'reference',
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorKey = keyof typeof ERROR_CATALOG;
+
+/** A client-visible error. Only constructible from a catalog key. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly key: ErrorKey;
+
+  constructor(key: ErrorKey, ...args: string[]) {
+    const entry: CatalogEntry = ERROR_CATALOG[key];
+    // A templated code (InvalidParameter.%s) and its message take the same argument (the field name).
+    super(fill(entry.message, args));
+    this.name = 'ApiError';
+    this.key = key;
+    this.code = fill(key, args);
+    this.status = entry.status;
+  }
+}
+
+function fill(template: string, args: readonly string[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => args[i++] ?? '');
+}
+
+/** Shorthand for the seed's `InvalidParameter.<Field>` error. */
+export function invalidParameter(field: string): ApiError {
+  return new ApiError('InvalidParameter.%s', field);
+}
+
+export function missingParameter(field: string): ApiError {
+  return new ApiError('MissingParameter', field);
+}

@@ -1,0 +1,33 @@
+// The API catalog: every (Version, Action) ensnap answers. Adding an operation is one file under
+// operations/<product>/ and one line here.
+import createDisk from './ens/create-disk.js';
+import createSnapshot from './ens/create-snapshot.js';
+import deleteDisk from './ens/delete-disk.js';
+import deleteSnapshot from './ens/delete-snapshot.js';
+import describeDisks from './ens/describe-disks.js';
+import describeEnsRegions from './ens/describe-ens-regions.js';
+import describeSnapshots from './ens/describe-snapshots.js';
+import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
+import type { Operation } from './spec.js';
+
+export const OPERATIONS: readonly Operation[] = [
+  describeEnsRegions,
+  createDisk,
+  describeDisks,
+  deleteDisk,
+  createSnapshot,
+  describeSnapshots,
+  modifySnapshotAttribute,
+  deleteSnapshot,
+] as unknown as readonly Operation[];
+
+const byVersion = new Map<string, Map<string, Operation>>();
+for (const op of OPERATIONS) {
+  const actions = byVersion.get(op.version) ?? new Map<string, Operation>();
+  actions.set(op.action, op);
+  byVersion.set(op.version, actions);
+}
+
+export function findVersion(version: string): ReadonlyMap<string, Operation> | undefined {
+  return byVersion.get(version);
+}

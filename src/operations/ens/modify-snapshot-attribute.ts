@@ -1,0 +1,22 @@
+import { isValidDescription, isValidNewSnapshotName } from './rules.js';
+import { defineOperation, required, string } from '../spec.js';
+
+export default defineOperation({
+  version: '2017-11-10',
+  action: 'ModifySnapshotAttribute',
+  ramAction: 'ens:ModifySnapshotAttribute',
+  accessLevel: 'update',
+  params: {
+    SnapshotId: required(string()),
+    SnapshotName: string(isValidNewSnapshotName),
+    Description: string(isValidDescription),
+  },
+  coverage: { status: 'complete' },
+  async handle(ctx, input) {
+    await ctx.snapshots.modify(ctx.caller, input.SnapshotId, {
+      name: input.SnapshotName,
+      description: input.Description,
+    });
+    return {};
+  },
+});

@@ -1,0 +1,20 @@
+// RFC 3986 percent-encoding as both signature versions define it: encodeURIComponent plus
+// ! ' ( ) * escaped. Incoming parameters are decoded first and re-encoded with this rule, because
+// the SDKs put some of those characters on the wire raw while signing them escaped.
+
+const EXTRA = /[!'()*]/g;
+
+export function percentEncode(value: string): string {
+  return encodeURIComponent(value).replace(EXTRA, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** `name=value` pairs sorted by name (code-unit order), both percent-encoded, joined with `&`. */
+export function canonicalQuery(params: ReadonlyMap<string, string>, skip?: string): string {
+  const names = [...params.keys()].filter((n) => n !== skip).sort();
+  let out = '';
+  for (const name of names) {
+    if (out) out += '&';
+    out += percentEncode(name) + '=' + percentEncode(params.get(name) as string);
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+// Prometheus metrics (prom-client): requests by action and code, latency by action, and the
+// background jobs waiting and running.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MetadataRepository } from '../domain/ports.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'ensnap_requests_total',
+    help: 'API requests by action and result code (OK or the error code)',
+    labelNames: ['action', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'ensnap_request_duration_seconds',
+    help: 'API request latency by action, from the first byte of the request to the response',
+    labelNames: ['action'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  constructor(repo: MetadataRepository) {
+    new Gauge({
+      name: 'ensnap_jobs',
+      help: 'Background jobs by state',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const counts = await repo.countJobs();
+        this.set({ state: 'queued' }, counts.queued);
+        this.set({ state: 'running' }, counts.running);
+      },
+    });
+  }
+
+  /** `action` is a catalog action or "" and `code` a catalog key, so labels stay bounded. */
+  observe(action: string, code: string, seconds: number): void {
+    const label = action || 'unknown';
+    this.requests.inc({ action: label, code });
+    this.latency.observe({ action: label }, seconds);
+  }
+}

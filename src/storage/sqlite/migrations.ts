@@ -1,0 +1,106 @@
+// Versioned schema migrations, applied in order, each in its own transaction, recorded in
+// schema_migrations. Append only: never edit a migration that has shipped. The SQL is kept to what
+// PostgreSQL also accepts (TEXT, INTEGER/BIGINT, no SQLite-only types), so a second dialect can
+// reuse the same schema.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE accounts (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_ms  BIGINT NOT NULL
+);
+
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  account_id    TEXT NOT NULL REFERENCES accounts(id),
+  secret        TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  created_ms    BIGINT NOT NULL
+);
+
+CREATE TABLE disks (
+  id           TEXT PRIMARY KEY,
+  account_id   TEXT NOT NULL REFERENCES accounts(id),
+  region_id    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL,
+  category     TEXT NOT NULL,
+  size_mib     BIGINT NOT NULL,
+  status       TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  charge_type  TEXT NOT NULL,
+  encrypted    INTEGER NOT NULL,
+  kms_key_id   TEXT NOT NULL,
+  snapshot_id  TEXT NOT NULL,
+  created_ms   BIGINT NOT NULL
+);
+CREATE INDEX disks_by_account ON disks (account_id, created_ms);
+
+CREATE TABLE disk_tags (
+  disk_id  TEXT NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  tag_key  TEXT NOT NULL,
+  value    TEXT NOT NULL,
+  PRIMARY KEY (disk_id, tag_key)
+);
+
+CREATE TABLE snapshots (
+  id                 TEXT PRIMARY KEY,
+  account_id         TEXT NOT NULL REFERENCES accounts(id),
+  region_id          TEXT NOT NULL,
+  disk_id            TEXT NOT NULL,
+  disk_category      TEXT NOT NULL,
+  disk_type          TEXT NOT NULL,
+  size_mib           BIGINT NOT NULL,
+  name               TEXT NOT NULL,
+  description        TEXT NOT NULL,
+  status             TEXT NOT NULL,
+  progress           INTEGER NOT NULL,
+  source_region_id   TEXT NOT NULL,
+  source_snapshot_id TEXT NOT NULL,
+  order_id           TEXT NOT NULL,
+  last_error         TEXT NOT NULL,
+  created_ms         BIGINT NOT NULL
+);
+CREATE INDEX snapshots_by_account ON snapshots (account_id, created_ms);
+CREATE INDEX snapshots_by_disk ON snapshots (disk_id, status);
+
+CREATE TABLE orders (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL REFERENCES accounts(id),
+  product     TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  resource_id TEXT NOT NULL,
+  region_id   TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  created_ms  BIGINT NOT NULL
+);
+CREATE INDEX orders_by_account ON orders (account_id, created_ms);
+
+CREATE TABLE jobs (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind           TEXT NOT NULL,
+  account_id     TEXT NOT NULL,
+  resource_id    TEXT NOT NULL,
+  state          TEXT NOT NULL,
+  attempts       INTEGER NOT NULL,
+  last_error     TEXT NOT NULL,
+  run_after_ms   BIGINT NOT NULL,
+  lease_until_ms BIGINT NOT NULL,
+  created_ms     BIGINT NOT NULL,
+  updated_ms     BIGINT NOT NULL
+);
+CREATE INDEX jobs_runnable ON jobs (state, run_after_ms, id);
+`,
+  },
+];
