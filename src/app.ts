@@ -31,12 +31,20 @@ export interface Ensnap {
   close(): Promise<void>;
 }
 
-export async function createEnsnap(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<Ensnap> {
+export async function createEnsnap(
+  config: Config,
+  log: Logger = pino({ level: config.logLevel }),
+): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
   const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'));
   await repo.upsertAccessKey(
-    { accessKeyId: root.accessKeyId, secret: root.accessKeySecret, accountId: ROOT_ACCOUNT_ID, status: 'Active' },
+    {
+      accessKeyId: root.accessKeyId,
+      secret: root.accessKeySecret,
+      accountId: ROOT_ACCOUNT_ID,
+      status: 'Active',
+    },
     'root',
   );
 

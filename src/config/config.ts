@@ -26,7 +26,12 @@ export const SETTINGS = [
   ['--port', 'ENSNAP_PORT', '8080', 'TCP port (0 picks a free one)'],
   ['--data-dir', 'ENSNAP_DATA_DIR', './data', 'data directory: database, credentials'],
   ['--root-access-key-id', 'ENSNAP_ROOT_ACCESS_KEY_ID', '(generated)', "root account's AccessKeyId"],
-  ['--root-access-key-secret', 'ENSNAP_ROOT_ACCESS_KEY_SECRET', '(generated)', "root account's AccessKeySecret"],
+  [
+    '--root-access-key-secret',
+    'ENSNAP_ROOT_ACCESS_KEY_SECRET',
+    '(generated)',
+    "root account's AccessKeySecret",
+  ],
   ['--regions', 'ENSNAP_REGIONS', 'ten edge nodes', 'comma-separated EnsRegionIds served'],
   ['--profile', 'ENSNAP_PROFILE', 'seed', 'seed (SnapShotId string, s- ids) or current (array, sp- ids)'],
   ['--log-level', 'ENSNAP_LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, silent'],

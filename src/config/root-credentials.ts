@@ -15,15 +15,25 @@ export interface RootCredentials {
   file?: string;
 }
 
-const token = (bytes: number) => randomBytes(bytes).toString('base64url').replace(/[-_]/g, '').slice(0, bytes);
+const token = (bytes: number) =>
+  randomBytes(bytes).toString('base64url').replace(/[-_]/g, '').slice(0, bytes);
 
 export function resolveRootCredentials(dataDir: string, id?: string, secret?: string): RootCredentials {
-  if (id !== undefined && secret !== undefined) return { accessKeyId: id, accessKeySecret: secret, generated: false };
+  if (id !== undefined && secret !== undefined)
+    return { accessKeyId: id, accessKeySecret: secret, generated: false };
   const file = path.join(dataDir, CREDENTIALS_FILE);
   try {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { AccessKeyId?: unknown; AccessKeySecret?: unknown };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      AccessKeyId?: unknown;
+      AccessKeySecret?: unknown;
+    };
     if (typeof saved.AccessKeyId === 'string' && typeof saved.AccessKeySecret === 'string') {
-      return { accessKeyId: saved.AccessKeyId, accessKeySecret: saved.AccessKeySecret, generated: false, file };
+      return {
+        accessKeyId: saved.AccessKeyId,
+        accessKeySecret: saved.AccessKeySecret,
+        generated: false,
+        file,
+      };
     }
     throw new Error(`${file} is not a credentials file; move it away to generate new credentials`);
   } catch (error) {
@@ -33,7 +43,14 @@ export function resolveRootCredentials(dataDir: string, id?: string, secret?: st
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {
-    writeSync(fd, JSON.stringify({ AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret }, null, 2) + '\n');
+    writeSync(
+      fd,
+      JSON.stringify(
+        { AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret },
+        null,
+        2,
+      ) + '\n',
+    );
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -38,7 +38,8 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
     },
     'disk.delete': async (job) => {
       // Snapshots still being taken of this disk need its volume until they are done.
-      if ((await repo.countCreatingSnapshots(job.accountId, job.resourceId)) > 0) throw new NotYet('snapshots in progress');
+      if ((await repo.countCreatingSnapshots(job.accountId, job.resourceId)) > 0)
+        throw new NotYet('snapshots in progress');
       await engine.deleteVolume(job.resourceId);
       await repo.removeDisk(job.accountId, job.resourceId);
     },
@@ -128,17 +129,24 @@ export class JobRunner implements JobWaker {
           // Shutdown: checkpoint (progress is already persisted) and hand the job back.
           await this.repo.releaseJob(job.id, Date.now(), { failed: false, message: job.lastError });
         } else if (error instanceof NotYet) {
-          await this.repo.releaseJob(job.id, Date.now() + this.options.retryDelayMs, { failed: false, message });
+          await this.repo.releaseJob(job.id, Date.now() + this.options.retryDelayMs, {
+            failed: false,
+            message,
+          });
         } else if (job.attempts + 1 >= this.options.maxAttempts) {
           this.log({ jobId: job.id, kind: job.kind, resourceId: job.resourceId, err: message }, 'job failed');
-          if (job.kind === 'snapshot.create') await this.repo.finishSnapshot(job.resourceId, { status: 'error', lastError: message });
+          if (job.kind === 'snapshot.create')
+            await this.repo.finishSnapshot(job.resourceId, { status: 'error', lastError: message });
           await this.repo.failJob(job.id, message);
         } else {
           const delay = this.options.retryDelayMs * 2 ** job.attempts;
           await this.repo.releaseJob(job.id, Date.now() + delay, { failed: true, message });
         }
       } catch (inner) {
-        this.log({ jobId: job.id, err: String(inner) }, 'could not record the job outcome; it resumes on restart');
+        this.log(
+          { jobId: job.id, err: String(inner) },
+          'could not record the job outcome; it resumes on restart',
+        );
       }
     }
   }

@@ -1,6 +1,17 @@
 // The two ports the domain stands on (brief: "two ports, not one"): the metadata repository and the
 // block engine. The domain sees only these interfaces; storage/ implements them.
-import type { AccessKey, Disk, DiskFilter, Job, JobKind, Order, Page, PageOf, Snapshot, SnapshotFilter } from './model.js';
+import type {
+  AccessKey,
+  Disk,
+  DiskFilter,
+  Job,
+  JobKind,
+  Order,
+  Page,
+  PageOf,
+  Snapshot,
+  SnapshotFilter,
+} from './model.js';
 
 export type CreateSnapshotOutcome = 'created' | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
@@ -36,7 +47,10 @@ export interface MetadataRepository {
   markSnapshotDeleting(accountId: string, snapshotId: string): Promise<DeleteOutcome>;
   removeSnapshot(accountId: string, snapshotId: string): Promise<void>;
   setSnapshotProgress(snapshotId: string, progress: number): Promise<void>;
-  finishSnapshot(snapshotId: string, outcome: { status: 'available' | 'error'; lastError?: string }): Promise<void>;
+  finishSnapshot(
+    snapshotId: string,
+    outcome: { status: 'available' | 'error'; lastError?: string },
+  ): Promise<void>;
 
   /** Hands out the oldest runnable job and marks it running until `leaseUntilMs`. */
   claimJob(nowMs: number, leaseUntilMs: number): Promise<Job | undefined>;

@@ -70,7 +70,11 @@ export class SnapshotService {
     return this.repo.listSnapshots(caller.accountId, filter, page);
   }
 
-  async modify(caller: Caller, snapshotId: string, change: { name?: string; description?: string }): Promise<void> {
+  async modify(
+    caller: Caller,
+    snapshotId: string,
+    change: { name?: string; description?: string },
+  ): Promise<void> {
     const found = await this.repo.updateSnapshotAttributes(caller.accountId, snapshotId, change);
     if (!found) throw new ApiError('SnapshotIdNotFound');
   }

@@ -36,9 +36,21 @@ export const ERROR_CATALOG = {
     message: 'Specified signature method is not supported.',
     source: 'reference',
   },
-  'InvalidAccessKeyId.NotFound': { status: 404, message: 'Specified access key is not found.', source: 'reference' },
-  'InvalidAccessKeyId.Inactive': { status: 400, message: 'Specified access key is disabled.', source: 'reference' },
-  SignatureNonceUsed: { status: 400, message: 'Specified signature nonce was used already.', source: 'reference' },
+  'InvalidAccessKeyId.NotFound': {
+    status: 404,
+    message: 'Specified access key is not found.',
+    source: 'reference',
+  },
+  'InvalidAccessKeyId.Inactive': {
+    status: 400,
+    message: 'Specified access key is disabled.',
+    source: 'reference',
+  },
+  SignatureNonceUsed: {
+    status: 400,
+    message: 'Specified signature nonce was used already.',
+    source: 'reference',
+  },
   'InvalidTimeStamp.Expired': {
     status: 400,
     message: 'Specified time stamp or date value is expired.',
@@ -78,7 +90,11 @@ export const ERROR_CATALOG = {
 
   // --- ENS resources ---
   NoPermission: { status: 400, message: 'Permission denied.', source: 'seed' },
-  DiskIdNotFound: { status: 400, message: 'The input parameter DiskId that is not found.', source: 'reference' },
+  DiskIdNotFound: {
+    status: 400,
+    message: 'The input parameter DiskId that is not found.',
+    source: 'reference',
+  },
   SnapshotIdNotFound: {
     status: 400,
     message: 'The input parameter SnapshotId that is not found.',
@@ -89,7 +105,11 @@ export const ERROR_CATALOG = {
     message: 'The input parameter instancdId that is not found.',
     source: 'reference',
   },
-  'IncorrectStatus.Disk': { status: 400, message: 'The status of the disk is incorrect.', source: 'reference' },
+  'IncorrectStatus.Disk': {
+    status: 400,
+    message: 'The status of the disk is incorrect.',
+    source: 'reference',
+  },
   IncorrectInstanceStatus: {
     status: 400,
     message: 'The current status of the resource does not support this operation',

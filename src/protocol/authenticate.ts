@@ -121,7 +121,8 @@ export class Authenticator {
     const ts = parseTimestamp(env.timestamp);
     if (Number.isNaN(ts)) throw new ApiError('InvalidTimeStamp.Format');
     const now = this.now();
-    if (Math.abs(now - ts) > this.windowMs || ts < this.nonces.floor) throw new ApiError('InvalidTimeStamp.Expired');
+    if (Math.abs(now - ts) > this.windowMs || ts < this.nonces.floor)
+      throw new ApiError('InvalidTimeStamp.Expired');
 
     if (env.scheme === 'v1') this.verifyV1(req, key.secret);
     else this.verifyV3(req, env.authorization as ParsedAuthorization, key.secret);

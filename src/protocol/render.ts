@@ -8,7 +8,12 @@ export interface Rendered {
   body: string;
 }
 
-export function renderSuccess(format: ResponseFormat, action: string, requestId: string, fields: Record<string, unknown>): Rendered {
+export function renderSuccess(
+  format: ResponseFormat,
+  action: string,
+  requestId: string,
+  fields: Record<string, unknown>,
+): Rendered {
   const body = { RequestId: requestId, ...fields };
   if (format === 'JSON') return { contentType: 'application/json;charset=utf-8', body: JSON.stringify(body) };
   return { contentType: 'text/xml;charset=utf-8', body: xmlDocument(`${action}Response`, body) };
@@ -40,7 +45,13 @@ function xmlElement(name: string, value: unknown): string {
   return `<${name}>${escapeXml(String(value ?? ''))}</${name}>`;
 }
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
 
 function escapeXml(text: string): string {
   return (

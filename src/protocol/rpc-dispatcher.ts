@@ -39,7 +39,8 @@ export class RpcDispatcher {
     let action = '';
     let accessKeyId = '';
     try {
-      if (http.method !== 'GET' && http.method !== 'POST') throw new ApiError('UnsupportedHTTPMethod', http.method);
+      if (http.method !== 'GET' && http.method !== 'POST')
+        throw new ApiError('UnsupportedHTTPMethod', http.method);
       const req = decodeRequest(http);
       if (req.path !== '/') throw new ApiError('InvalidAction.NotFound');
       format = responseFormat(req);
@@ -64,7 +65,15 @@ export class RpcDispatcher {
         code: error.code,
         message: error.message,
       });
-      return { status: error.status, ...rendered, requestId, action, accessKeyId, code: error.code, codeKey: error.key };
+      return {
+        status: error.status,
+        ...rendered,
+        requestId,
+        action,
+        accessKeyId,
+        code: error.code,
+        codeKey: error.key,
+      };
     }
   }
 }

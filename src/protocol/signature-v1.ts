@@ -9,5 +9,7 @@ export function v1StringToSign(method: string, params: ReadonlyMap<string, strin
 }
 
 export function v1Sign(stringToSign: string, secret: string): string {
-  return createHmac('sha1', secret + '&').update(stringToSign, 'utf8').digest('base64');
+  return createHmac('sha1', secret + '&')
+    .update(stringToSign, 'utf8')
+    .digest('base64');
 }

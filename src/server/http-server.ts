@@ -54,7 +54,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       },
       'request',
     );
-    reply.code(outcome.status).header('content-type', outcome.contentType).header('x-acs-request-id', outcome.requestId);
+    reply
+      .code(outcome.status)
+      .header('content-type', outcome.contentType)
+      .header('x-acs-request-id', outcome.requestId);
     return reply.send(outcome.body);
   });
 
@@ -69,7 +72,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (apiError.key === 'InternalError') log.error({ err: error }, 'unexpected HTTP error');
     sendError(request, reply, apiError);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new ApiError('InvalidAction.NotFound')));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new ApiError('InvalidAction.NotFound')),
+  );
 
   function sendError(request: FastifyRequest, reply: import('fastify').FastifyReply, error: ApiError): void {
     const requestId = newRequestId();
@@ -81,7 +86,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     });
     metrics.observe('', error.key, 0);
     log.info({ requestId, action: '', caller: '', status: error.status, code: error.code }, 'request');
-    void reply.code(error.status).header('content-type', rendered.contentType).header('x-acs-request-id', requestId).send(rendered.body);
+    void reply
+      .code(error.status)
+      .header('content-type', rendered.contentType)
+      .header('x-acs-request-id', requestId)
+      .send(rendered.body);
   }
 
   return app;

@@ -1,5 +1,14 @@
 import { DISK_SIZE_GIB, isValidDiskName, isValidTagKey, isValidTagValue } from './rules.js';
-import { boolean, defineOperation, ignored, integer, keyValueList, oneOf, required, string } from '../spec.js';
+import {
+  boolean,
+  defineOperation,
+  ignored,
+  integer,
+  keyValueList,
+  oneOf,
+  required,
+  string,
+} from '../spec.js';
 
 export default defineOperation({
   version: '2017-11-10',

@@ -9,7 +9,9 @@ export default defineOperation({
   coverage: { status: 'complete' },
   async handle(ctx, input) {
     // An unknown EnsRegionId filters to an empty list, like every Describe call.
-    const regions = ctx.regions.list().filter((r) => input.EnsRegionId === undefined || r.EnsRegionId === input.EnsRegionId);
+    const regions = ctx.regions
+      .list()
+      .filter((r) => input.EnsRegionId === undefined || r.EnsRegionId === input.EnsRegionId);
     return { Code: 0, EnsRegions: { EnsRegions: regions } };
   },
 });

@@ -119,7 +119,9 @@ export class SqliteRepository implements MetadataRepository {
   insertDisk(disk: Disk): Promise<void> {
     return this.write(() => {
       this.stmt.insertDisk.run(diskParams(disk));
-      disk.tags.forEach((tag, position) => this.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value));
+      disk.tags.forEach((tag, position) =>
+        this.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value),
+      );
     });
   }
 
@@ -141,7 +143,9 @@ export class SqliteRepository implements MetadataRepository {
     addEq(where, args, 'charge_type', filter.chargeType);
     if (filter.instanceId !== undefined) where.push('0 = 1');
     const columns = { name: 'name', region: 'region_id', created: 'created_ms', size: 'size_mib' } as const;
-    const order = (filter.orderBy ?? []).map((o) => `${columns[o.column]} ${o.direction === 'asc' ? 'ASC' : 'DESC'}`);
+    const order = (filter.orderBy ?? []).map(
+      (o) => `${columns[o.column]} ${o.direction === 'asc' ? 'ASC' : 'DESC'}`,
+    );
     order.push('created_ms DESC', 'id ASC');
     const sql = `FROM disks WHERE ${where.join(' AND ')}`;
     const total = (this.db.prepare(`SELECT COUNT(*) AS n ${sql}`).get(...args) as { n: number }).n;
@@ -252,9 +256,17 @@ export class SqliteRepository implements MetadataRepository {
     });
   }
 
-  finishSnapshot(snapshotId: string, outcome: { status: 'available' | 'error'; lastError?: string }): Promise<void> {
+  finishSnapshot(
+    snapshotId: string,
+    outcome: { status: 'available' | 'error'; lastError?: string },
+  ): Promise<void> {
     return this.write(() => {
-      this.stmt.finishSnapshot.run(outcome.status, outcome.status === 'available' ? 100 : null, outcome.lastError ?? '', snapshotId);
+      this.stmt.finishSnapshot.run(
+        outcome.status,
+        outcome.status === 'available' ? 100 : null,
+        outcome.lastError ?? '',
+        snapshotId,
+      );
     });
   }
 
@@ -335,18 +347,30 @@ export class SqliteRepository implements MetadataRepository {
 }
 
 function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)');
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)',
+  );
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
   const newest = Math.max(0, ...applied);
   const known = Math.max(0, ...MIGRATIONS.map((m) => m.version));
   if (newest > known) {
-    throw new Error(`the database has schema version ${newest}, newer than this ensnap knows (${known}); upgrade ensnap`);
+    throw new Error(
+      `the database has schema version ${newest}, newer than this ensnap knows (${known}); upgrade ensnap`,
+    );
   }
   for (const m of MIGRATIONS) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
     })();
   }
 }
@@ -354,7 +378,9 @@ function migrate(db: Database.Database): void {
 function prepareStatements(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
-    upsertAccount: p('INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING'),
+    upsertAccount: p(
+      'INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ),
     upsertAccessKey: p(
       `INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret, status = excluded.status`,
@@ -399,7 +425,9 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO jobs (kind, account_id, resource_id, state, attempts, last_error, run_after_ms, lease_until_ms, created_ms, updated_ms)
        VALUES (?, ?, ?, 'queued', 0, '', ?, 0, ?, ?)`,
     ),
-    nextJob: p("SELECT * FROM jobs WHERE state = 'queued' AND run_after_ms <= ? ORDER BY run_after_ms, id LIMIT 1"),
+    nextJob: p(
+      "SELECT * FROM jobs WHERE state = 'queued' AND run_after_ms <= ? ORDER BY run_after_ms, id LIMIT 1",
+    ),
     leaseJob: p("UPDATE jobs SET state = 'running', lease_until_ms = ?, updated_ms = ? WHERE id = ?"),
     finishJob: p('UPDATE jobs SET state = ?, last_error = ?, updated_ms = ? WHERE id = ?'),
     releaseJob: p(
