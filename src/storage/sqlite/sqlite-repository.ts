@@ -316,7 +316,7 @@ export class SqliteRepository implements MetadataRepository {
   }
 
   async countJobs(kind?: JobKind): Promise<{ queued: number; running: number }> {
-    const rows = this.stmt.countJobs.all(kind ?? null) as { state: string; n: number }[];
+    const rows = this.stmt.countJobs.all({ kind: kind ?? null }) as { state: string; n: number }[];
     const get = (state: string) => rows.find((r) => r.state === state)?.n ?? 0;
     return { queued: get('queued'), running: get('running') };
   }
@@ -435,7 +435,7 @@ function prepareStatements(db: Database.Database) {
     ),
     requeueRunning: p("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'"),
     countJobs: p(
-      "SELECT state, COUNT(*) AS n FROM jobs WHERE (?1 IS NULL OR kind = ?1) AND state IN ('queued', 'running') GROUP BY state",
+      "SELECT state, COUNT(*) AS n FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND state IN ('queued', 'running') GROUP BY state",
     ),
   };
 }

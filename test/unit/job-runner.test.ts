@@ -1,0 +1,155 @@
+// The job runner over the real SQLite repository, with a hand-driven engine: a copy that is
+// interrupted (shutdown or crash) resumes, progress is kept, failures end in `error`.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { JobRunner, jobHandlers } from '../../src/domain/jobs.js';
+import type { BlockEngine } from '../../src/domain/ports.js';
+import { SqliteRepository } from '../../src/storage/sqlite/sqlite-repository.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function dbFile(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'ensnap-jobs-'));
+  dirs.push(d);
+  return path.join(d, 'ensnap.db');
+}
+
+/** An engine whose copy reports 50% and then waits until released (or aborted). */
+function slowEngine(failWith?: string) {
+  let release: () => void = () => {};
+  const copies: string[] = [];
+  const engine: BlockEngine = {
+    name: 'test',
+    storesData: false,
+    async createVolume() {},
+    async deleteVolume() {},
+    async beginSnapshot() {},
+    async deleteSnapshot() {},
+    async copySnapshot(snapshotId, _disk, onProgress, signal) {
+      copies.push(snapshotId);
+      await onProgress(0.5);
+      if (failWith) throw new Error(failWith);
+      await new Promise<void>((resolve, reject) => {
+        release = resolve;
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      await onProgress(1);
+    },
+  };
+  return { engine, copies, release: () => release() };
+}
+
+const OPTIONS = { concurrency: 2, pollMs: 20, leaseMs: 60_000, maxAttempts: 3, retryDelayMs: 1 };
+const ACCOUNT = '1000000000000001';
+
+async function seed(repo: SqliteRepository): Promise<string> {
+  await repo.upsertAccessKey({ accessKeyId: 'ak', secret: 's', accountId: ACCOUNT, status: 'Active' }, 'root');
+  await repo.insertDisk({
+    id: 'd-1',
+    accountId: ACCOUNT,
+    regionId: 'r',
+    name: '',
+    description: '',
+    category: 'cloud_ssd',
+    sizeMib: 20480,
+    status: 'Available',
+    type: '2',
+    chargeType: 'postpay',
+    encrypted: false,
+    kmsKeyId: '',
+    snapshotId: '',
+    createdMs: 1,
+    tags: [],
+  });
+  const outcome = await repo.createSnapshot(
+    {
+      id: 's-1',
+      accountId: ACCOUNT,
+      regionId: 'r',
+      diskId: 'd-1',
+      diskCategory: 'cloud_ssd',
+      diskType: '2',
+      sizeMib: 0,
+      name: '',
+      description: '',
+      status: 'creating',
+      progress: 0,
+      sourceRegionId: 'r',
+      sourceSnapshotId: '',
+      orderId: '1',
+      createdMs: 1,
+      lastError: '',
+    },
+    { id: '1', accountId: ACCOUNT, product: 'snapshot', action: 'CreateSnapshot', resourceId: 's-1', regionId: 'r', state: 'paid', createdMs: 1 },
+  );
+  assert.equal(outcome, 'created');
+  return 's-1';
+}
+
+const until = async (check: () => Promise<boolean>) => {
+  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(await check(), 'condition not reached');
+};
+
+describe('job runner', () => {
+  it('a shutdown mid-copy checkpoints the job; the next start finishes it', async () => {
+    const file = dbFile();
+    let repo = new SqliteRepository(file);
+    const id = await seed(repo);
+    const first = slowEngine();
+    const runner = new JobRunner(repo, jobHandlers(repo, first.engine), OPTIONS, () => {});
+    await runner.start();
+    await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.progress === 50);
+    await runner.stop();
+    assert.deepEqual(await repo.countJobs(), { queued: 1, running: 0 });
+    repo.close();
+
+    repo = new SqliteRepository(file);
+    const second = slowEngine();
+    const again = new JobRunner(repo, jobHandlers(repo, second.engine), OPTIONS, () => {});
+    await again.start();
+    await until(async () => second.copies.length === 1);
+    second.release();
+    await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.status === 'available');
+    assert.equal((await repo.getSnapshot(ACCOUNT, id))?.progress, 100);
+    await again.stop();
+    repo.close();
+  });
+
+  it('a job left running by a crashed process is claimed again on restart', async () => {
+    const file = dbFile();
+    const crashed = new SqliteRepository(file);
+    const id = await seed(crashed);
+    const claimed = await crashed.claimJob(Date.now(), Date.now() + 60_000);
+    assert.equal(claimed?.resourceId, id);
+    assert.deepEqual(await crashed.countJobs(), { queued: 0, running: 1 });
+    crashed.close(); // the process "dies" holding the job
+
+    const repo = new SqliteRepository(file);
+    const engine = slowEngine();
+    const runner = new JobRunner(repo, jobHandlers(repo, engine.engine), OPTIONS, () => {});
+    await runner.start();
+    await until(async () => engine.copies.length === 1);
+    engine.release();
+    await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.status === 'available');
+    await runner.stop();
+    repo.close();
+  });
+
+  it('a copy that keeps failing ends the snapshot in error, with the reason kept', async () => {
+    const repo = new SqliteRepository(dbFile());
+    const id = await seed(repo);
+    const engine = slowEngine('chunk store unreachable');
+    const runner = new JobRunner(repo, jobHandlers(repo, engine.engine), OPTIONS, () => {});
+    await runner.start();
+    await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.status === 'error');
+    assert.equal(engine.copies.length, OPTIONS.maxAttempts);
+    assert.equal((await repo.getSnapshot(ACCOUNT, id))?.lastError, 'chunk store unreachable');
+    await runner.stop();
+    repo.close();
+  });
+});
