@@ -13,6 +13,10 @@ ${SETTINGS.map(([flag, env, def, what]) => `  ${(flag + ' VALUE').padEnd(34)} ${
 `;
 
 async function serve(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(SETTINGS.map(([flag]) => [flag.slice(2), { type: 'string' as const }])),

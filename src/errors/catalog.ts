@@ -117,11 +117,6 @@ export const ERROR_CATALOG = {
   },
 
   // --- the service itself (never a client's mistake) ---
-  ServiceUnavailable: {
-    status: 503,
-    message: 'The request has failed due to a temporary failure of the server.',
-    source: 'reference',
-  },
   InternalError: {
     status: 500,
     message: 'The request processing has failed due to some unknown error.',

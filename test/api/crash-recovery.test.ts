@@ -54,11 +54,18 @@ function kill(child: Child, signal: NodeJS.Signals): Promise<number | string> {
 }
 
 /** Rows straight from the database file, after the server is gone. */
-function readDb(dataDir: string): { snapshots: { id: string; status: string; order_id: string }[]; orders: { id: string; resource_id: string }[] } {
+function readDb(dataDir: string): {
+  snapshots: { id: string; status: string; order_id: string }[];
+  orders: { id: string; resource_id: string }[];
+} {
   const db = new Database(path.join(dataDir, 'ensnap.db'), { readonly: true, fileMustExist: true });
   try {
     return {
-      snapshots: db.prepare('SELECT id, status, order_id FROM snapshots').all() as { id: string; status: string; order_id: string }[],
+      snapshots: db.prepare('SELECT id, status, order_id FROM snapshots').all() as {
+        id: string;
+        status: string;
+        order_id: string;
+      }[],
       orders: db.prepare('SELECT id, resource_id FROM orders').all() as { id: string; resource_id: string }[],
     };
   } finally {
@@ -116,7 +123,8 @@ describe('crash and restart', () => {
 
     const rows = readDb(dataDir);
     const stored = new Set(rows.snapshots.map((s) => s.id));
-    for (const id of acknowledged) assert.ok(stored.has(id), `acknowledged snapshot ${id} is in the database`);
+    for (const id of acknowledged)
+      assert.ok(stored.has(id), `acknowledged snapshot ${id} is in the database`);
     // One transaction writes both: never an order without its snapshot or a snapshot without its order.
     assert.equal(rows.orders.length, rows.snapshots.length);
     const orderOf = new Map(rows.orders.map((o) => [o.resource_id, o.id]));
@@ -135,14 +143,18 @@ describe('crash and restart', () => {
     const first = await spawnEnsnap(dataDir, { ENSNAP_JOBS: 'off' });
     const client = popCore(first);
     const diskId = await createDisk(client);
-    const inFlight = Array.from({ length: 20 }, () => client.call('CreateSnapshot', { EnsRegionId: REGION, DiskId: diskId }));
+    const inFlight = Array.from({ length: 20 }, () =>
+      client.call('CreateSnapshot', { EnsRegionId: REGION, DiskId: diskId }),
+    );
     // The requests are on the wire; stop while they are being served.
     await new Promise((r) => setImmediate(r));
     first.process.kill('SIGTERM');
     const answers = await Promise.allSettled(inFlight);
     const code = await first.exited;
     assert.equal(code, 0, first.output());
-    const ok = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<Record<string, unknown>>).value.SnapShotId as string);
+    const ok = answers
+      .filter((a) => a.status === 'fulfilled')
+      .map((a) => (a as PromiseFulfilledResult<Record<string, unknown>>).value.SnapShotId as string);
     const refused = answers.filter((a) => a.status === 'rejected');
     // Requests that reached the server before it stopped listening were answered; none half-done.
     const rows = readDb(dataDir);

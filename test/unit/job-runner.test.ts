@@ -47,7 +47,10 @@ const OPTIONS = { concurrency: 2, pollMs: 20, leaseMs: 60_000, maxAttempts: 3, r
 const ACCOUNT = '1000000000000001';
 
 async function seed(repo: SqliteRepository): Promise<string> {
-  await repo.upsertAccessKey({ accessKeyId: 'ak', secret: 's', accountId: ACCOUNT, status: 'Active' }, 'root');
+  await repo.upsertAccessKey(
+    { accessKeyId: 'ak', secret: 's', accountId: ACCOUNT, status: 'Active' },
+    'root',
+  );
   await repo.insertDisk({
     id: 'd-1',
     accountId: ACCOUNT,
@@ -84,7 +87,16 @@ async function seed(repo: SqliteRepository): Promise<string> {
       createdMs: 1,
       lastError: '',
     },
-    { id: '1', accountId: ACCOUNT, product: 'snapshot', action: 'CreateSnapshot', resourceId: 's-1', regionId: 'r', state: 'paid', createdMs: 1 },
+    {
+      id: '1',
+      accountId: ACCOUNT,
+      product: 'snapshot',
+      action: 'CreateSnapshot',
+      resourceId: 's-1',
+      regionId: 'r',
+      state: 'paid',
+      createdMs: 1,
+    },
   );
   assert.equal(outcome, 'created');
   return 's-1';

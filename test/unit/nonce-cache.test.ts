@@ -38,7 +38,14 @@ describe('nonce cache', () => {
 describe('timestamps', () => {
   it('accepts yyyy-MM-ddTHH:mm:ssZ only', () => {
     assert.equal(parseTimestamp('2024-01-01T00:00:00Z'), Date.UTC(2024, 0, 1));
-    for (const bad of ['2024-01-01T00:00:00.000Z', '2024-01-01 00:00:00', '2024-02-30T00:00:00Z', '2024-01-01T24:00:00Z', '', 'x']) {
+    for (const bad of [
+      '2024-01-01T00:00:00.000Z',
+      '2024-01-01 00:00:00',
+      '2024-02-30T00:00:00Z',
+      '2024-01-01T24:00:00Z',
+      '',
+      'x',
+    ]) {
       assert.ok(Number.isNaN(parseTimestamp(bad)), bad);
     }
   });

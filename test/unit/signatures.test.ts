@@ -122,7 +122,10 @@ describe('signature V3 (ACS3-HMAC-SHA256)', () => {
       signedHeaders: Object.keys(headers),
       payloadHash: hashHex('ACS3-HMAC-SHA256', ''),
     });
-    assert.equal(hashHex('ACS3-HMAC-SHA256', canonicalRequest), '7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259');
+    assert.equal(
+      hashHex('ACS3-HMAC-SHA256', canonicalRequest),
+      '7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259',
+    );
     assert.equal(
       v3Sign('ACS3-HMAC-SHA256', stringToSign, 'YourAccessKeySecret'),
       '06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0',
@@ -152,7 +155,10 @@ describe('signature V3 (ACS3-HMAC-SHA256)', () => {
       signedHeaders: Object.keys(headers),
       payloadHash: EMPTY_SHA256,
     });
-    assert.equal(hashHex('ACS3-HMAC-SHA256', canonicalRequest), 'd682050205df6165e7532700c1ab1a24bf239df6c386f22fd37cf4ebc01fdc60');
+    assert.equal(
+      hashHex('ACS3-HMAC-SHA256', canonicalRequest),
+      'd682050205df6165e7532700c1ab1a24bf239df6c386f22fd37cf4ebc01fdc60',
+    );
     assert.equal(
       v3Sign('ACS3-HMAC-SHA256', stringToSign, 'testsecret'),
       '906c91b51cb5d5d793d7fe81c7598181b0fc36ee328b54721378e976de7d1b01',
@@ -219,12 +225,15 @@ describe('signature V3 (ACS3-HMAC-SHA256)', () => {
   });
 
   it('parses the Authorization header, and refuses a malformed one', () => {
-    assert.deepEqual(parseAuthorization('ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=host;x-acs-date,Signature=ab12'), {
-      algorithm: 'ACS3-HMAC-SHA256',
-      accessKeyId: 'AK',
-      signedHeaders: ['host', 'x-acs-date'],
-      signature: 'ab12',
-    });
+    assert.deepEqual(
+      parseAuthorization('ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=host;x-acs-date,Signature=ab12'),
+      {
+        algorithm: 'ACS3-HMAC-SHA256',
+        accessKeyId: 'AK',
+        signedHeaders: ['host', 'x-acs-date'],
+        signature: 'ab12',
+      },
+    );
     assert.equal(parseAuthorization('ACS3-HMAC-SHA256 Credential=AK,Signature=ab12'), null);
     assert.equal(parseAuthorization('ACS3-HMAC-SHA256'), null);
     assert.equal(parseAuthorization('ACS3-HMAC-SHA256 garbage'), null);

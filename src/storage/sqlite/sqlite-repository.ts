@@ -41,8 +41,13 @@ export class SqliteRepository implements MetadataRepository {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
-    this.stmt = prepareStatements(this.db);
+    try {
+      migrate(this.db);
+      this.stmt = prepareStatements(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   close(): void {
