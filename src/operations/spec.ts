@@ -143,12 +143,11 @@ export function jsonObject(): Param<Record<string, string>, false> {
       throw invalidParameter(name);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidParameter(name);
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v !== 'string') throw invalidParameter(name);
-      out[k] = v;
-    }
-    return out;
+    const entries = Object.entries(value);
+    if (!entries.every(([, v]) => typeof v === 'string')) throw invalidParameter(name);
+    // fromEntries keeps every key as the object's own, `__proto__` included (an assignment would
+    // set the prototype instead, and the key would vanish unchecked).
+    return Object.fromEntries(entries) as Record<string, string>;
   });
 }
 

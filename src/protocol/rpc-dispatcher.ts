@@ -87,6 +87,21 @@ function responseFormat(req: DecodedRequest): ResponseFormat {
   throw new ApiError('InvalidParameter.%s', 'Format');
 }
 
+/**
+ * The format of an error found before the dispatcher saw the request (a body over the limit, a
+ * malformed URL): the one the dispatcher would choose from the query string alone, in the same
+ * order (method, encoding, path, Format); JSON when the query cannot tell.
+ */
+export function queryFormat(http: HttpRequestView): ResponseFormat {
+  if (http.method !== 'GET' && http.method !== 'POST') return 'JSON';
+  try {
+    const req = decodeRequest({ ...http, body: Buffer.alloc(0) });
+    return req.path === '/' ? responseFormat(req) : 'JSON';
+  } catch {
+    return 'JSON';
+  }
+}
+
 export function hostId(http: HttpRequestView): string {
   const host = header(http, 'host') ?? '';
   const colon = host.lastIndexOf(':');

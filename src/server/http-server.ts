@@ -1,11 +1,13 @@
 // The HTTP shell: Fastify takes bytes off the socket and hands every RPC request to the
 // dispatcher; it knows nothing of snapshots. GET /metrics serves Prometheus metrics. Each request
 // is logged once (pino) with its RequestId, Action, caller, latency and code.
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/catalog.js';
 import { newRequestId } from '../domain/ids.js';
-import { hostId, type RpcDispatcher } from '../protocol/rpc-dispatcher.js';
+import { hostId, queryFormat, type RpcDispatcher } from '../protocol/rpc-dispatcher.js';
 import type { HttpRequestView } from '../protocol/decode.js';
 import { renderError } from '../protocol/render.js';
 import type { Metrics } from './metrics.js';
@@ -27,7 +29,20 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // RPC parameters are in the query string: keep it whole for the dispatcher.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    // A request without Host is answered by the dispatcher (HostId "ensnap"), not with Node's
+    // empty 400.
+    http: { requireHostHeader: false },
+    // What Node's parser or Fastify's router refuse is answered in the catalog's envelope too.
+    clientErrorHandler: (error, socket) => onClientError(error, socket),
+    frameworkErrors: (error, request, reply) => sendError(request, reply, refusal(error)),
   });
+  // CONNECT is not served: answer it (Node would close the connection without a word).
+  app.server.on('connect', (_req, socket: Socket) =>
+    answerOnSocket(socket, new ApiError('UnsupportedHTTPMethod', 'CONNECT')),
+  );
+  // An Expect other than 100-continue is ignored (RFC 9110 allows it), not refused with Node's
+  // bodiless 417.
+  app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
 
   // Every body arrives as raw bytes: V3 hashes them, and the dispatcher parses form bodies.
   app.removeAllContentTypeParsers();
@@ -36,6 +51,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
+  });
+
+  // While stopping, each answer closes its connection, so keep-alive clients cannot hold the
+  // shutdown open for Fastify's keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
   });
 
   app.all('/*', async (request, reply) => {
@@ -58,11 +80,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       .code(outcome.status)
       .header('content-type', outcome.contentType)
       .header('x-acs-request-id', outcome.requestId);
+    if (closing) reply.header('connection', 'close');
     return reply.send(outcome.body);
   });
 
   // Fastify's own refusals (body too large, bad content length, …) in the catalog's envelope.
-  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
+  function refusal(error: { statusCode?: number; code?: string }): ApiError {
     const apiError =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? new ApiError('InvalidParameter.Body', String(options.bodyLimitBytes))
@@ -70,15 +93,19 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
           ? new ApiError('InvalidParameter.Encoding', 'the HTTP request is malformed')
           : new ApiError('InternalError');
     if (apiError.key === 'InternalError') log.error({ err: error }, 'unexpected HTTP error');
-    sendError(request, reply, apiError);
-  });
+    return apiError;
+  }
+  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) =>
+    sendError(request, reply, refusal(error)),
+  );
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new ApiError('InvalidAction.NotFound')),
   );
 
   function sendError(request: FastifyRequest, reply: import('fastify').FastifyReply, error: ApiError): void {
     const requestId = newRequestId();
-    const rendered = renderError('JSON', {
+    // In the format the request's query asks for: the dispatcher never saw it.
+    const rendered = renderError(queryFormat(view(request)), {
       requestId,
       hostId: hostId(view(request)),
       code: error.code,
@@ -91,6 +118,47 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       .header('content-type', rendered.contentType)
       .header('x-acs-request-id', requestId)
       .send(rendered.body);
+  }
+
+  // Requests Node's HTTP parser refuses (request line, headers or framing malformed; headers over
+  // the size limit; sent too slowly) never become requests: answer on the socket, then close.
+  function onClientError(error: { code?: string }, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // Answered already (the parser reports every later chunk again), or a response is under way
+    // on this connection and an answer would corrupt it: close, as Node does.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent) {
+      if (socket.writable) socket.destroy();
+      return;
+    }
+    const why =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? `the request line and headers are larger than ${maxHeaderSize} bytes`
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'the request did not arrive in time'
+          : 'the HTTP request is malformed';
+    answerOnSocket(socket, new ApiError('InvalidParameter.Encoding', why));
+  }
+
+  function answerOnSocket(socket: Socket, error: ApiError): void {
+    const requestId = newRequestId();
+    const rendered = renderError('JSON', {
+      requestId,
+      hostId: 'ensnap',
+      code: error.code,
+      message: error.message,
+    });
+    metrics.observe('', error.key, 0);
+    log.info({ requestId, action: '', caller: '', status: error.status, code: error.code }, 'request');
+    socket.end(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n` +
+        `content-type: ${rendered.contentType}\r\nx-acs-request-id: ${requestId}\r\n` +
+        `content-length: ${Buffer.byteLength(rendered.body)}\r\nconnection: close\r\n\r\n${rendered.body}`,
+    );
+    // Read on until the client is done sending (closing with input unread would reset the
+    // connection before the client reads the answer), but not for ever.
+    socket.resume();
+    socket.setTimeout(5_000, () => socket.destroy());
   }
 
   return app;

@@ -2,7 +2,10 @@
 // a state, restarting a server on the same data directory, and checking the error envelope.
 import assert from 'node:assert/strict';
 import { startEnsnap, type Running } from './ensnap.js';
-import type { Client, Params, SdkError } from './sdk.js';
+import { plain, popCore, type Client, type Endpoint, type Params, type SdkError } from './sdk.js';
+
+/** pop-core (GET), answering plain objects. */
+export const pop = (e: Endpoint): Client => plain(popCore(e));
 
 export const REGION = 'cn-beijing-15';
 export const OTHER_REGION = 'cn-shenzhen-3';

@@ -1,0 +1,521 @@
+// `npm run bench:api`: signed CreateSnapshot against ensnap, side by side with a bare node:http
+// server answering a fixed JSON body of the same size, on 127.0.0.1, in one run.
+//
+// - ensnap runs as a child process (`node dist/src/cli/main.js serve`) with its defaults (info
+//   logging, jobs on, SQLite synchronous=FULL with group commit) on a fresh data directory; its
+//   stdout (one pino line per request) goes to a file in that directory (BENCH_LOG=null: /dev/null).
+// - The bare server (bench/bare-server.ts) is another child process; it answers with the body
+//   ensnap returned for a real CreateSnapshot, so both bodies have the same size.
+// - Each timed run forks its own load generator (bench/loadgen.ts: autocannon, 50 connections),
+//   which signs a pool of distinct requests (own SignatureNonce each, pop-core's signature v1 GET)
+//   before the clock starts. Both servers get the same requests.
+// - One warmup per server, then RUNS rounds alternating the servers (the order flips each round).
+//   Before every run ensnap's background job queue (each snapshot queues a job) is drained, so a
+//   run never competes with the other server's leftovers.
+// - Every response must be 200; afterwards ensnap's log must hold one `request` line per request
+//   and its database one snapshot per success. Any other outcome fails the benchmark (exit 1).
+//
+// Knobs (environment): BENCH_DURATION seconds per run (10), RUNS (3), BENCH_WARMUP seconds (3),
+// BENCH_CONNECTIONS (50), BENCH_MAX_RPS (25000: distinct requests signed = this x (duration+2)),
+// BENCH_LOG (file | null), BENCH_CPU_PROF (a directory: ensnap runs with --cpu-prof there),
+// BENCH_JOBS (on | off: ENSNAP_JOBS), BENCH_KEEP=1 (keep the temp directory).
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type { LoadJob, LoadResult } from './loadgen.js';
+import { popCoreHeaders, signRequests, type Credentials } from './sign.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const ENSNAP_MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+const BARE_SERVER = path.join(HERE, 'bare-server.js');
+const LOADGEN = path.join(HERE, 'loadgen.js');
+
+const VERSION = '2017-11-10';
+const REGION = 'cn-beijing-15';
+const CREDENTIALS: Credentials = {
+  accessKeyId: 'LTAIbenchRootKey0001',
+  accessKeySecret: 'benchRootSecret0001',
+};
+const TARGET_RATIO = 0.4;
+const TARGET_P99_MS = 15;
+
+function envNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, not "${raw}"`);
+  return n;
+}
+
+const settings = {
+  durationSec: envNumber('BENCH_DURATION', 10, 1),
+  runs: Math.floor(envNumber('RUNS', 3, 1)),
+  warmupSec: envNumber('BENCH_WARMUP', 3, 0),
+  connections: Math.floor(envNumber('BENCH_CONNECTIONS', 50, 1)),
+  maxRps: envNumber('BENCH_MAX_RPS', 25_000, 100),
+  log: process.env.BENCH_LOG === 'null' ? ('null' as const) : ('file' as const),
+  cpuProfDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
+  jobs: process.env.BENCH_JOBS === 'off' ? 'off' : 'on',
+  keep: process.env.BENCH_KEEP === '1',
+};
+
+// --- child processes: every one we start is tracked and stopped by its PID ---
+
+const children = new Set<ChildProcess>();
+let tempDir: string | undefined;
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM to the child's PID, SIGKILL after `graceMs`; resolves with the exit code or signal. */
+function stopChild(child: ChildProcess, graceMs = 20_000): Promise<number | string> {
+  return new Promise((resolve) => {
+    if (exited(child) || child.pid === undefined)
+      return resolve(child.exitCode ?? child.signalCode ?? 'gone');
+    const timer = setTimeout(() => {
+      if (!exited(child) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }, graceMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    process.kill(child.pid, 'SIGTERM');
+  });
+}
+
+function killAllNow(): void {
+  for (const child of children) {
+    if (!exited(child) && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(
+  what: string,
+  child: ChildProcess,
+  probe: () => Promise<boolean>,
+  output: () => string,
+) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (exited(child)) throw new Error(`${what} exited before it listened:\n${output()}`);
+    if (await probe().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not start listening in 20 s:\n${output()}`);
+}
+
+// --- ensnap and the bare server ---
+
+interface Ensnap {
+  child: ChildProcess;
+  base: string;
+  dataDir: string;
+  logFile: string | undefined;
+}
+
+async function startEnsnap(dir: string): Promise<Ensnap> {
+  const port = await freePort();
+  const dataDir = path.join(dir, 'data');
+  const logFile = settings.log === 'file' ? path.join(dir, 'ensnap.log') : undefined;
+  const out = openSync(logFile ?? '/dev/null', 'a');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ENSNAP_')) env[k] = v;
+  Object.assign(env, {
+    ENSNAP_HOST: '127.0.0.1',
+    ENSNAP_PORT: String(port),
+    ENSNAP_DATA_DIR: dataDir,
+    ENSNAP_ROOT_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    ENSNAP_ROOT_ACCESS_KEY_SECRET: CREDENTIALS.accessKeySecret,
+    ENSNAP_JOBS: settings.jobs,
+  });
+  const flags = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : [];
+  const child = track(
+    spawn(process.execPath, [...flags, ENSNAP_MAIN, 'serve'], { env, stdio: ['ignore', out, 'pipe'] }),
+  );
+  closeSync(out);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'ensnap',
+    child,
+    async () => (await fetch(`${base}/metrics`)).ok,
+    () => stderr,
+  );
+  return { child, base, dataDir, logFile };
+}
+
+async function startBare(body: string): Promise<{ child: ChildProcess; base: string }> {
+  const port = await freePort();
+  const child = track(
+    spawn(process.execPath, [BARE_SERVER, String(port)], {
+      env: { ...process.env, BARE_BODY: body },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  let output = '';
+  const collect = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'bare server',
+    child,
+    async () => (await fetch(base)).ok,
+    () => output,
+  );
+  return { child, base };
+}
+
+async function callSigned(base: string, action: string, params: Record<string, string>) {
+  const [target] = signRequests(CREDENTIALS, VERSION, action, params, 1);
+  const response = await fetch(base + target, { headers: popCoreHeaders(action, VERSION) });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`${action} answered ${response.status}: ${body}`);
+  return { body, json: JSON.parse(body) as Record<string, unknown> };
+}
+
+/** Waits until ensnap's job queue is empty (its snapshot jobs would otherwise run during the next run). */
+async function drainJobs(base: string): Promise<{ seconds: number; queuedAtStart: number }> {
+  const started = Date.now();
+  let queuedAtStart = -1;
+  for (;;) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const gauge = (state: string) =>
+      Number(new RegExp(`^ensnap_jobs\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const pending = gauge('queued') + gauge('running');
+    if (queuedAtStart < 0) queuedAtStart = pending;
+    if (pending === 0) return { seconds: (Date.now() - started) / 1000, queuedAtStart };
+    if (Date.now() - started > 900_000)
+      throw new Error(`ensnap's job queue did not drain in 15 min (${pending})`);
+    await sleep(250);
+  }
+}
+
+// --- the load generator ---
+
+function runLoad(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = track(fork(LOADGEN, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    let settled = false;
+    child.once('message', (message: { result?: LoadResult; error?: string }) => {
+      settled = true;
+      if (message.result) resolve(message.result);
+      else reject(new Error(`load generator: ${message.error}`));
+    });
+    child.once('exit', (code) => {
+      if (!settled) reject(new Error(`load generator exited (${code}) without a result`));
+    });
+    child.send(job);
+  });
+}
+
+// --- numbers ---
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+const range = (values: number[], digits: number) =>
+  `${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)}`;
+
+function describeRun(r: LoadResult): string {
+  const codes = Object.entries(r.statusCodes)
+    .map(([code, n]) => `${n} x ${code}`)
+    .join(', ');
+  return (
+    `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
+    `max ${r.maxMs.toFixed(1)} ms; ${r.responses} responses (${codes || 'none'})` +
+    (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '')
+  );
+}
+
+function problems(r: LoadResult): string[] {
+  const out: string[] = [];
+  if (r.non2xx > 0) out.push(`${r.non2xx} non-2xx responses (${JSON.stringify(r.statusCodes)})`);
+  if (r.errors > 0) out.push(`${r.errors} connection errors`);
+  if (r.timeouts > 0) out.push(`${r.timeouts} timeouts`);
+  if (r.poolExhausted) out.push(`the pool of ${r.poolSize} signed requests ran out: raise BENCH_MAX_RPS`);
+  if (r.responses === 0) out.push('no responses');
+  return out;
+}
+
+/** Request lines in ensnap's log, and how many of them are not 200. */
+async function readLog(file: string): Promise<{ requests: number; non200: number; other: number }> {
+  let requests = 0;
+  let non200 = 0;
+  let other = 0;
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; status?: number };
+    if (entry.msg === 'request') {
+      requests++;
+      if (entry.status !== 200) non200++;
+    } else other++;
+  }
+  return { requests, non200, other };
+}
+
+// --- the benchmark ---
+
+type Server = 'ensnap' | 'bare';
+
+async function main(): Promise<number> {
+  for (const file of [ENSNAP_MAIN, BARE_SERVER, LOADGEN]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  }
+  const autocannonVersion = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ensnap-bench-'));
+  tempDir = dir;
+  const { durationSec, runs, warmupSec, connections } = settings;
+
+  console.log(`# bench:api: signed CreateSnapshot on ensnap vs a bare node:http server, 127.0.0.1`);
+  console.log(
+    `- node ${process.version}, autocannon ${autocannonVersion}, ${os.cpus().length} vCPU ` +
+      `(${os.cpus()[0]?.model ?? '?'}), load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+  console.log(
+    `- ${connections} connections, ${durationSec} s per run, ${warmupSec} s warmup per server, ` +
+      `${runs} rounds (servers alternate; order flips each round); the load generator is its own process per run`,
+  );
+  console.log(
+    `- ensnap: default settings (log level info, jobs ${settings.jobs}, SQLite WAL synchronous=FULL, group commit), ` +
+      `data in ${path.join(dir, 'data')}; its stdout (one log line per request) goes to ` +
+      (settings.log === 'file' ? path.join(dir, 'ensnap.log') : '/dev/null') +
+      (settings.cpuProfDir ? `; CPU profile into ${settings.cpuProfDir}` : ''),
+  );
+
+  let failed = false;
+  try {
+    const ensnap = await startEnsnap(dir);
+    const disk = await callSigned(ensnap.base, 'CreateDisk', {
+      EnsRegionId: REGION,
+      Category: 'cloud_efficiency',
+      InstanceChargeType: 'PostPaid',
+      Size: '20',
+    });
+    const diskId = (disk.json.InstanceIds as string[] | undefined)?.[0];
+    if (typeof diskId !== 'string') throw new Error(`CreateDisk gave no disk id: ${disk.body}`);
+    const snapshotParams = { DiskId: diskId, EnsRegionId: REGION, SnapshotName: 'bench-snapshot' };
+    const probe = await callSigned(ensnap.base, 'CreateSnapshot', snapshotParams);
+    if (typeof probe.json.SnapShotId !== 'string')
+      throw new Error(`unexpected CreateSnapshot answer: ${probe.body}`);
+    const bare = await startBare(probe.body);
+    const bareBody = await (await fetch(bare.base)).text();
+    if (bareBody.length !== probe.body.length) throw new Error('the bare body differs in size from ensnap');
+    console.log(`- disk ${diskId}; response body ${probe.body.length} B on both: ${probe.body}`);
+    const sample = signRequests(CREDENTIALS, VERSION, 'CreateSnapshot', snapshotParams, 1)[0] as string;
+    console.log(`- each request: GET with a ${sample.length} B target and pop-core's headers, its own nonce`);
+    console.log('');
+
+    const base = { ensnap: ensnap.base, bare: bare.base };
+    let ensnapSent = 2; // CreateDisk and the probe
+    let ensnapOk = 2;
+    const drains: number[] = [];
+    const load = async (server: Server, seconds: number): Promise<LoadResult> => {
+      const drained = await drainJobs(ensnap.base);
+      if (drained.queuedAtStart > 0) drains.push(drained.seconds);
+      const result = await runLoad({
+        url: base[server],
+        connections,
+        durationSec: seconds,
+        headers: popCoreHeaders('CreateSnapshot', VERSION),
+        pool: {
+          credentials: CREDENTIALS,
+          version: VERSION,
+          action: 'CreateSnapshot',
+          params: snapshotParams,
+          size: server === 'ensnap' ? Math.ceil(settings.maxRps * (seconds + 2)) : 2000,
+          reuse: server === 'bare',
+        },
+      });
+      if (server === 'ensnap') {
+        ensnapSent += result.poolUsed;
+        ensnapOk += result.statusCodes['200'] ?? 0;
+      }
+      const wrong = problems(result);
+      if (wrong.length > 0) {
+        failed = true;
+        console.log(`!! ${server}: ${wrong.join('; ')}`);
+      }
+      return result;
+    };
+
+    if (warmupSec > 0) {
+      for (const server of ['ensnap', 'bare'] as const) {
+        console.log(`warmup ${server.padEnd(6)}: ${describeRun(await load(server, warmupSec))}`);
+      }
+    }
+    const results: Record<Server, LoadResult[]> = { ensnap: [], bare: [] };
+    for (let round = 1; round <= runs && !failed; round++) {
+      const order: Server[] = round % 2 === 1 ? ['ensnap', 'bare'] : ['bare', 'ensnap'];
+      for (const server of order) {
+        const r = await load(server, durationSec);
+        results[server].push(r);
+        console.log(`run ${round}/${runs} ${server.padEnd(6)}: ${describeRun(r)}`);
+      }
+    }
+    await drainJobs(ensnap.base);
+
+    const code = await stopChild(ensnap.child);
+    await stopChild(bare.child);
+    if (code !== 0) {
+      failed = true;
+      console.log(`!! ensnap exited with ${code}`);
+    }
+
+    // What ensnap recorded must match what the load generator saw.
+    console.log('');
+    const db = new Database(path.join(ensnap.dataDir, 'ensnap.db'), { readonly: true });
+    const snapshots = (db.prepare('SELECT COUNT(*) AS n FROM snapshots').get() as { n: number }).n;
+    db.close();
+    // Requests in flight when a run stops are still served (and logged, and stored) after the
+    // load generator has hung up: allow up to `connections` of them per run.
+    const slack = connections * (results.ensnap.length + (warmupSec > 0 ? 1 : 0));
+    const snapshotsExpected = ensnapOk - 1; // the CreateDisk is no snapshot
+    const snapshotsOk = snapshots >= snapshotsExpected && snapshots <= snapshotsExpected + slack;
+    console.log(
+      `check: ${snapshots} snapshots in ensnap's database for ${snapshotsExpected} successful CreateSnapshot ` +
+        `answers received (+ up to ${slack} in flight at run ends): ${snapshotsOk ? 'ok' : 'MISMATCH'}`,
+    );
+    if (!snapshotsOk) failed = true;
+    if (ensnap.logFile) {
+      const log = await readLog(ensnap.logFile);
+      const logOk = log.non200 === 0 && log.requests >= ensnapSent - slack && log.requests <= ensnapSent;
+      console.log(
+        `check: ${log.requests} request lines in ensnap's log (${log.non200} not 200, ${log.other} other lines) ` +
+          `for ${ensnapSent} requests sent: ${logOk ? 'ok' : 'MISMATCH'}`,
+      );
+      if (!logOk) failed = true;
+    }
+    if (drains.length > 0) {
+      console.log(
+        `note: ensnap's snapshot jobs lag behind under load; before the next run the queue took ` +
+          `${range(drains, 1)} s to drain (median ${median(drains).toFixed(1)} s)`,
+      );
+    }
+    if (results.ensnap.length < runs || results.bare.length < runs) throw new Error('runs were cut short');
+
+    const summary = (server: Server) => {
+      const rs = results[server];
+      return {
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50Ms)),
+        p99: median(rs.map((r) => r.p99Ms)),
+        row: `| ${server} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${range(
+          rs.map((r) => r.rps),
+          0,
+        )} | ${median(rs.map((r) => r.p50Ms)).toFixed(2)} | ${range(
+          rs.map((r) => r.p50Ms),
+          2,
+        )} | ${median(rs.map((r) => r.p99Ms)).toFixed(2)} | ${range(
+          rs.map((r) => r.p99Ms),
+          2,
+        )} | ${rs.reduce((n, r) => n + r.non2xx, 0)} | ${rs.length} |`,
+      };
+    };
+    const e = summary('ensnap');
+    const b = summary('bare');
+    const ratio = e.rps / b.rps;
+    const pairRatios = results.ensnap.map((r, i) => r.rps / (results.bare[i] as LoadResult).rps);
+    console.log('');
+    console.log(
+      '| server | req/s median | req/s min..max | p50 ms median | p50 min..max | p99 ms median | p99 min..max | non-2xx | runs |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log(e.row);
+    console.log(b.row);
+    console.log('');
+    const ratioPass = ratio >= TARGET_RATIO;
+    const p99Pass = e.p99 <= TARGET_P99_MS;
+    console.log(
+      `ratio ensnap/bare req/s: ${(ratio * 100).toFixed(1)}% (per round ${pairRatios
+        .map((r) => (r * 100).toFixed(1) + '%')
+        .join(', ')}) target >= ${TARGET_RATIO * 100}%: ${ratioPass ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      `ensnap p99: ${e.p99.toFixed(2)} ms, target <= ${TARGET_P99_MS} ms: ${p99Pass ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      failed
+        ? 'RESULT: INVALID (see the !! lines and checks above)'
+        : `RESULT: ${ratioPass && p99Pass ? 'PASS' : 'FAIL'}`,
+    );
+    if (failed) return 1;
+    return process.env.BENCH_ENFORCE === '1' && !(ratioPass && p99Pass) ? 3 : 0;
+  } finally {
+    await Promise.all([...children].map((child) => stopChild(child, 5_000)));
+    if (settings.keep) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+    tempDir = undefined;
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllNow();
+    if (tempDir && !settings.keep) rmSync(tempDir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    killAllNow();
+    console.error(`bench:api failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
