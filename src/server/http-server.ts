@@ -122,7 +122,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   // Requests Node's HTTP parser refuses (request line, headers or framing malformed; headers over
   // the size limit; sent too slowly) never become requests: answer on the socket, then close.
-  function onClientError(error: { code?: string }, socket: Socket): void {
+  function onClientError(error: { code?: string; rawPacket?: unknown }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     // Answered already (the parser reports every later chunk again), or a response is under way
     // on this connection and an answer would corrupt it: close, as Node does.
@@ -137,10 +137,12 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? 'the request did not arrive in time'
           : 'the HTTP request is malformed';
-    answerOnSocket(socket, new ApiError('InvalidParameter.Encoding', why));
+    // A HEAD request gets the answer's head only (the packet starts with the request line).
+    const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.toString('latin1', 0, 5) === 'HEAD ';
+    answerOnSocket(socket, new ApiError('InvalidParameter.Encoding', why), !head);
   }
 
-  function answerOnSocket(socket: Socket, error: ApiError): void {
+  function answerOnSocket(socket: Socket, error: ApiError, withBody = true): void {
     const requestId = newRequestId();
     const rendered = renderError('JSON', {
       requestId,
@@ -153,7 +155,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     socket.end(
       `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n` +
         `content-type: ${rendered.contentType}\r\nx-acs-request-id: ${requestId}\r\n` +
-        `content-length: ${Buffer.byteLength(rendered.body)}\r\nconnection: close\r\n\r\n${rendered.body}`,
+        `content-length: ${Buffer.byteLength(rendered.body)}\r\nconnection: close\r\n\r\n` +
+        (withBody ? rendered.body : ''),
     );
     // Read on until the client is done sending (closing with input unread would reset the
     // connection before the client reads the answer), but not for ever.

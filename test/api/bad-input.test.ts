@@ -243,8 +243,9 @@ const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot:
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function describeExchange(req: WireRequest, ans: Answer): string {
-  const target = req.target.length > 160 ? req.target.slice(0, 160) + '…' : req.target;
-  return `${req.label}: ${req.method} ${JSON.stringify(target)} via ${ans.via} → ${ans.status} ${ans.body.toString('utf8').slice(0, 400)}`;
+  const line = req.bytes ? req.bytes.toString('latin1').split(/\r?\n/)[0] : `${req.method} ${req.target}`;
+  const shown = JSON.stringify((line ?? '').length > 160 ? line?.slice(0, 160) + '…' : line);
+  return `${req.label}: ${shown} via ${ans.via} → ${ans.status} ${ans.body.toString('utf8').slice(0, 400)}`;
 }
 
 /** Checks the answer against the properties; returns its envelope (undefined for HEAD). */
@@ -340,11 +341,13 @@ function strictForm(text: string, into: Map<string, string>): Map<string, string
  */
 function expectedFormat(req: WireRequest): Format {
   if (req.bytes || (req.method !== 'GET' && req.method !== 'POST')) return 'JSON';
-  // Node's parser refuses a target with spaces, control characters or bytes beyond ASCII.
-  if (/[^\x21-\x7e]/.test(req.target)) return 'JSON';
-  const q = req.target.indexOf('?');
-  if ((q < 0 ? req.target : req.target.slice(0, q)) !== '/') return 'JSON';
-  const params = strictForm(q < 0 ? '' : req.target.slice(q + 1), new Map());
+  // Node's parser refuses a target with spaces, control characters or bytes beyond ASCII (spaces
+  // at its end it takes for the separator before HTTP/1.1).
+  const asSent = req.target.replace(/ +$/, '');
+  if (/[^\x21-\x7e]/.test(asSent)) return 'JSON';
+  const q = asSent.indexOf('?');
+  if ((q < 0 ? asSent : asSent.slice(0, q)) !== '/') return 'JSON';
+  const params = strictForm(q < 0 ? '' : asSent.slice(q + 1), new Map());
   if (!params) return 'JSON';
   const body = req.body ?? Buffer.alloc(0);
   const type = (header(req, 'content-type') ?? '').toLowerCase();
@@ -460,7 +463,6 @@ function signV1(parts: Parts, secret = server.accessKeySecret, method = parts.me
 interface V3Spec {
   action: string;
   query: Pairs;
-  version?: string;
   /** Business parameters in a form body instead of the query. */
   body?: Pairs;
   algorithm?: V3Algorithm;
@@ -471,7 +473,7 @@ function v3Parts(spec: V3Spec): Parts {
   const headers = new Map<string, string>([
     ['host', server.hostPort],
     ['x-acs-action', spec.action],
-    ['x-acs-version', spec.version ?? VERSION],
+    ['x-acs-version', VERSION],
     ['x-acs-date', iso(Date.now())],
     ['x-acs-signature-nonce', randomBytes(16).toString('hex')],
     ['x-acs-content-sha256', hashHex(spec.algorithm ?? 'ACS3-HMAC-SHA256', rawBody)],
@@ -486,17 +488,12 @@ function v3Parts(spec: V3Spec): Parts {
   };
 }
 
-/** Sets Authorization over host, content-type and every x-acs-* header (or `signed` of them). */
-function signV3(
-  parts: Parts,
-  options: { algorithm?: V3Algorithm; secret?: string; accessKeyId?: string; signed?: string[] } = {},
-): void {
+/** Sets Authorization, signing host, content-type and every x-acs-* header. */
+function signV3(parts: Parts, options: { algorithm?: V3Algorithm; secret?: string } = {}): void {
   const algorithm = options.algorithm ?? 'ACS3-HMAC-SHA256';
-  const signed =
-    options.signed ??
-    [...parts.headers.keys()]
-      .filter((n) => n === 'host' || n === 'content-type' || n.startsWith('x-acs-'))
-      .sort();
+  const signed = [...parts.headers.keys()]
+    .filter((n) => n === 'host' || n === 'content-type' || n.startsWith('x-acs-'))
+    .sort();
   const { stringToSign } = v3StringToSign({
     algorithm,
     method: parts.method,
@@ -509,7 +506,7 @@ function signV3(
   const signature = v3Sign(algorithm, stringToSign, options.secret ?? server.accessKeySecret);
   parts.headers.set(
     'authorization',
-    `${algorithm} Credential=${options.accessKeyId ?? server.accessKeyId},SignedHeaders=${signed.join(';')},Signature=${signature}`,
+    `${algorithm} Credential=${server.accessKeyId},SignedHeaders=${signed.join(';')},Signature=${signature}`,
   );
 }
 
@@ -629,6 +626,9 @@ const unknownId = (prefix: string) =>
     fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).filter((s) => quiet(s) && s.trim() !== ''),
   );
 const optional = <T>(arb: fc.Arbitrary<T>, freq = 1) => fc.option(arb, { nil: undefined, freq });
+/** `usual` four times in five, `unusual` in the rest. */
+const usually = <T>(usual: fc.Arbitrary<T>, unusual: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 4, arbitrary: usual }, { weight: 1, arbitrary: unusual });
 /** `arb` in `percent` % of the runs, undefined in the rest. */
 const sometimes = <T>(arb: fc.Arbitrary<T>, percent: number) =>
   fc.oneof({ weight: 100 - percent, arbitrary: fc.constant(undefined) }, { weight: percent, arbitrary: arb });
@@ -1029,7 +1029,7 @@ const v1Break: fc.Arbitrary<Break> = fc.oneof(
     signMethod: 'GET',
     codes: ['SignatureDoesNotMatch'],
   }),
-  fc.tuple(fc.stringMatching(/^Zz[a-z]{1,6}$/), anyValue).map(([name, value]) => ({
+  fc.tuple(fc.stringMatching(/^Yy[a-z]{1,6}$/), anyValue).map(([name, value]) => ({
     name: 'parameter added after signing',
     post: (p: Parts) => setQuery(p, name, value),
     codes: ['SignatureDoesNotMatch'],
@@ -1117,12 +1117,12 @@ const v3Break: fc.Arbitrary<Break> = fc.oneof(
   fc.constant({
     name: 'body changed after signing',
     post: (p: Parts) => {
-      p.rawBody = Buffer.concat([p.rawBody ?? Buffer.alloc(0), Buffer.from('&Zz=1')]);
+      p.rawBody = Buffer.concat([p.rawBody ?? Buffer.alloc(0), Buffer.from('&Yy=1')]);
       p.contentType = FORM;
     },
     codes: ['SignatureDoesNotMatch'],
   }),
-  fc.tuple(fc.stringMatching(/^Zz[a-z]{1,6}$/), anyValue).map(([name, value]) => ({
+  fc.tuple(fc.stringMatching(/^Yy[a-z]{1,6}$/), anyValue).map(([name, value]) => ({
     name: 'query parameter added after signing',
     post: (p: Parts) => {
       p.query = setParam(p.query, name, value);
@@ -1234,16 +1234,19 @@ const ENCODERS: Record<string, (s: string) => string> = {
 /** A V1 envelope with plausible values (a real key, the current time), some dropped or wrong. */
 const nearlyV1 = fc
   .record({
-    action: fc.constantFrom(...OPERATIONS.map((o) => o.action), ...UNKNOWN_ACTIONS),
-    version: fc.constantFrom(VERSION, VERSION, ...UNKNOWN_VERSIONS),
-    key: fc.constantFrom('known', 'known', 'LTAIunknown0001'),
-    method: fc.constantFrom('HMAC-SHA1', 'HMAC-SHA1', 'HMAC-SHA256'),
-    signatureVersion: fc.constantFrom('1.0', '1.0', '2.0'),
-    nonce: fc.oneof(fc.uuid(), anyValue),
-    timestamp: fc.constantFrom('now', 'now', 'now', ...MALFORMED_TIMESTAMPS, '2024-01-01T00:00:00Z'),
-    signature: fc.oneof(fc.base64String({ minLength: 28, maxLength: 28 }), anyValue),
-    format: optional(fc.constantFrom('JSON', 'json', 'XML', 'xml', 'Xml', 'yaml', '', 'JSONP'), 3),
-    drop: fc.subarray(V1_REQUIRED, { maxLength: 2 }),
+    action: usually(fc.constantFrom(...OPERATIONS.map((o) => o.action)), fc.constantFrom(...UNKNOWN_ACTIONS)),
+    version: usually(fc.constant(VERSION), fc.constantFrom(...UNKNOWN_VERSIONS)),
+    key: usually(fc.constant('known'), fc.constant('LTAIunknown0001')),
+    method: usually(fc.constant('HMAC-SHA1'), fc.constantFrom('HMAC-SHA256', 'hmac-sha1')),
+    signatureVersion: usually(fc.constant('1.0'), fc.constantFrom('2.0', '1')),
+    nonce: usually(fc.uuid(), anyValue),
+    timestamp: usually(fc.constant('now'), fc.constantFrom(...MALFORMED_TIMESTAMPS, '2024-01-01T00:00:00Z')),
+    signature: usually(fc.base64String({ minLength: 28, maxLength: 28 }), anyValue),
+    format: optional(
+      usually(fc.constantFrom('JSON', 'json', 'XML', 'xml', 'Xml'), fc.constantFrom('yaml', '', 'JSONP')),
+      3,
+    ),
+    drop: sometimes(fc.subarray(V1_REQUIRED, { minLength: 1, maxLength: 2 }), 20),
     business: fc.uniqueArray(fc.tuple(anyName, anyValue), { maxLength: 4, selector: ([k]) => k }),
   })
   .map((v) => {
@@ -1257,7 +1260,7 @@ const nearlyV1 = fc
       Timestamp: v.timestamp,
       Signature: v.signature,
       Format: v.format,
-    }).filter(([k]) => !v.drop.includes(k));
+    }).filter(([k]) => !v.drop?.includes(k));
     return [...pairs, ...v.business.filter(([k]) => !get(pairs, k))];
   });
 /** Any parameters at all. */
@@ -1351,9 +1354,9 @@ const chaos = fc.record({
       ),
     },
   ),
-  params: fc.oneof(nearlyV1, bag),
+  params: fc.oneof({ weight: 3, arbitrary: nearlyV1 }, { weight: 1, arbitrary: bag }),
   encoding: fc.constantFrom('rfc3986', 'form', 'loose'),
-  corrupt: sometimes(fc.record({ at: fc.nat(), token: fc.constantFrom(...BAD_PERCENT, ...RAW_BAD) }), 30),
+  corrupt: sometimes(fc.record({ at: fc.nat(), token: fc.constantFrom(...BAD_PERCENT, ...RAW_BAD) }), 20),
   duplicate: sometimes(fc.record({ at: fc.nat(), into: fc.constantFrom('query', 'body') }), 25),
   body: chaosBody,
   authorization: sometimes(
@@ -1930,10 +1933,19 @@ describe('bad input', () => {
         );
         assert.equal(e.Message, `Specified HTTP method ${method} is not supported.`);
       }
-      const head: WireRequest = { label: 'HEAD', method: 'HEAD', target: '/', headers: [], raw: true };
-      const answer = await send(head);
-      check(head, answer, { status: 400 });
-      assert.equal(answer.body.length, 0);
+      for (const target_ of ['/', '/?Format=XML&Action=DescribeEnsRegions', '/?Zz=\x7f']) {
+        // The last one Node's parser refuses: the answer to it must have no body either.
+        const head: WireRequest = {
+          label: `HEAD ${target_}`,
+          method: 'HEAD',
+          target: target_,
+          headers: [],
+          raw: true,
+        };
+        const answer = await send(head);
+        check(head, answer, { status: 400 });
+        assert.equal(answer.body.length, 0);
+      }
     });
 
     it('wrong content types with bodies', async () => {
