@@ -25,7 +25,7 @@ import {
   v3StringToSign,
   type V3Algorithm,
 } from '../../src/protocol/signature-v3.js';
-import { OTHER_REGION, REGION, REQUEST_ID } from '../helpers/ens.js';
+import { OTHER_REGION, REGION, REQUEST_ID } from '../helpers/fixtures.js';
 import { startEnsnap, type Running } from '../helpers/ensnap.js';
 
 const SEED = Number(process.env.ENSNAP_FC_SEED ?? 20171110);

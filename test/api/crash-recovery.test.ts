@@ -7,8 +7,8 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { spawnEnsnap, tempDataDir, type Child } from '../helpers/ensnap.js';
 import { popCore, type Client } from '../helpers/sdk.js';
+import { createDisk, REGION } from '../helpers/fixtures.js';
 
-const REGION = 'cn-hangzhou-27';
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -16,16 +16,6 @@ function newDir(): string {
   const d = tempDataDir();
   dirs.push(d);
   return d;
-}
-
-async function createDisk(client: Client): Promise<string> {
-  const r = await client.call('CreateDisk', {
-    EnsRegionId: REGION,
-    Category: 'cloud_ssd',
-    InstanceChargeType: 'PostPaid',
-    Size: 20,
-  });
-  return (r.InstanceIds as string[])[0] as string;
 }
 
 async function snapshotStatuses(client: Client): Promise<Map<string, string>> {

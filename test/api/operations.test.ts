@@ -24,7 +24,7 @@ import {
   waitSnapshotGone,
   waitSnapshotStatus,
   type DiskItem,
-} from '../helpers/ens.js';
+} from '../helpers/fixtures.js';
 import { everyMode, sdkError, type Client } from '../helpers/sdk.js';
 
 const DISK_KEYS = [

@@ -12,7 +12,7 @@ import {
   createDisk,
   pop,
   snapshotIdOf,
-} from '../helpers/ens.js';
+} from '../helpers/fixtures.js';
 import {
   everyMode,
   newNonce,

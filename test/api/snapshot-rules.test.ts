@@ -17,7 +17,7 @@ import {
   pop,
   snapshotCount,
   snapshotIdOf,
-} from '../helpers/ens.js';
+} from '../helpers/fixtures.js';
 import { everyMode, sdkError, type Client, type Params } from '../helpers/sdk.js';
 
 const invalidMessage = (field: string): string =>
