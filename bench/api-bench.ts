@@ -14,11 +14,15 @@
 //   run never competes with the other server's leftovers.
 // - Every response must be 200; afterwards ensnap's log must hold one `request` line per request
 //   and its database one snapshot per success. Any other outcome fails the benchmark (exit 1).
+// - Reported per server: median req/s, p50 and p99 over the runs (min..max beside them), and the
+//   server's CPU per request (all its threads, from /proc); per run also the load generator's CPU.
+//   The verdict compares the medians with the targets: ensnap >= 40% of the bare server's req/s,
+//   ensnap p99 <= 15 ms. A missed target prints FAIL and still exits 0 (BENCH_ENFORCE=1: exit 3).
 //
 // Knobs (environment): BENCH_DURATION seconds per run (10), RUNS (3), BENCH_WARMUP seconds (3),
 // BENCH_CONNECTIONS (50), BENCH_MAX_RPS (25000: distinct requests signed = this x (duration+2)),
 // BENCH_LOG (file | null), BENCH_CPU_PROF (a directory: ensnap runs with --cpu-prof there),
-// BENCH_JOBS (on | off: ENSNAP_JOBS), BENCH_KEEP=1 (keep the temp directory).
+// BENCH_JOBS (on | off: ENSNAP_JOBS; off skips the drain), BENCH_KEEP=1 (keep the temp directory).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
@@ -125,6 +129,17 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** CPU seconds (user + system, all threads) a child has used so far, from /proc; NaN elsewhere. */
+function cpuSeconds(child: ChildProcess): number {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -261,14 +276,21 @@ function median(values: number[]): number {
 const range = (values: number[], digits: number) =>
   `${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)}`;
 
-function describeRun(r: LoadResult): string {
+/** A timed run: what the load generator saw, and the CPU the server used meanwhile. */
+type Run = LoadResult & { serverCpuSec: number };
+
+const cpuPerRequestUs = (r: Run) => (r.serverCpuSec / r.responses) * 1e6;
+
+function describeRun(r: Run): string {
   const codes = Object.entries(r.statusCodes)
     .map(([code, n]) => `${n} x ${code}`)
     .join(', ');
   return (
     `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
     `max ${r.maxMs.toFixed(1)} ms; ${r.responses} responses (${codes || 'none'})` +
-    (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '')
+    (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '') +
+    `; server CPU ${cpuPerRequestUs(r).toFixed(0)} us/req (${((100 * r.serverCpuSec) / r.elapsedSec).toFixed(0)}% ` +
+    `of a vCPU), load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`
   );
 }
 
@@ -362,10 +384,14 @@ async function main(): Promise<number> {
     let ensnapSent = 2; // CreateDisk and the probe
     let ensnapOk = 2;
     const drains: number[] = [];
-    const load = async (server: Server, seconds: number): Promise<LoadResult> => {
-      const drained = await drainJobs(ensnap.base);
-      if (drained.queuedAtStart > 0) drains.push(drained.seconds);
-      const result = await runLoad({
+    const child = { ensnap: ensnap.child, bare: bare.child };
+    const load = async (server: Server, seconds: number): Promise<Run> => {
+      if (settings.jobs === 'on') {
+        const drained = await drainJobs(ensnap.base);
+        if (drained.queuedAtStart > 0) drains.push(drained.seconds);
+      }
+      const cpuBefore = cpuSeconds(child[server]);
+      const loadResult = await runLoad({
         url: base[server],
         connections,
         durationSec: seconds,
@@ -379,6 +405,7 @@ async function main(): Promise<number> {
           reuse: server === 'bare',
         },
       });
+      const result: Run = { ...loadResult, serverCpuSec: cpuSeconds(child[server]) - cpuBefore };
       if (server === 'ensnap') {
         ensnapSent += result.poolUsed;
         ensnapOk += result.statusCodes['200'] ?? 0;
@@ -396,7 +423,7 @@ async function main(): Promise<number> {
         console.log(`warmup ${server.padEnd(6)}: ${describeRun(await load(server, warmupSec))}`);
       }
     }
-    const results: Record<Server, LoadResult[]> = { ensnap: [], bare: [] };
+    const results: Record<Server, Run[]> = { ensnap: [], bare: [] };
     for (let round = 1; round <= runs && !failed; round++) {
       const order: Server[] = round % 2 === 1 ? ['ensnap', 'bare'] : ['bare', 'ensnap'];
       for (const server of order) {
@@ -405,7 +432,7 @@ async function main(): Promise<number> {
         console.log(`run ${round}/${runs} ${server.padEnd(6)}: ${describeRun(r)}`);
       }
     }
-    await drainJobs(ensnap.base);
+    if (settings.jobs === 'on') await drainJobs(ensnap.base);
 
     const code = await stopChild(ensnap.child);
     await stopChild(bare.child);
@@ -448,31 +475,33 @@ async function main(): Promise<number> {
 
     const summary = (server: Server) => {
       const rs = results[server];
-      return {
-        rps: median(rs.map((r) => r.rps)),
-        p50: median(rs.map((r) => r.p50Ms)),
-        p99: median(rs.map((r) => r.p99Ms)),
-        row: `| ${server} | ${median(rs.map((r) => r.rps)).toFixed(0)} | ${range(
-          rs.map((r) => r.rps),
-          0,
-        )} | ${median(rs.map((r) => r.p50Ms)).toFixed(2)} | ${range(
-          rs.map((r) => r.p50Ms),
-          2,
-        )} | ${median(rs.map((r) => r.p99Ms)).toFixed(2)} | ${range(
-          rs.map((r) => r.p99Ms),
-          2,
-        )} | ${rs.reduce((n, r) => n + r.non2xx, 0)} | ${rs.length} |`,
-      };
+      const rps = rs.map((r) => r.rps);
+      const p50 = rs.map((r) => r.p50Ms);
+      const p99 = rs.map((r) => r.p99Ms);
+      const cpu = rs.map(cpuPerRequestUs);
+      const cells = [
+        server,
+        median(rps).toFixed(0),
+        range(rps, 0),
+        median(p50).toFixed(2),
+        range(p50, 2),
+        median(p99).toFixed(2),
+        range(p99, 2),
+        median(cpu).toFixed(0),
+        String(rs.reduce((n, r) => n + r.non2xx, 0)),
+        String(rs.length),
+      ];
+      return { rps: median(rps), p50: median(p50), p99: median(p99), row: `| ${cells.join(' | ')} |` };
     };
     const e = summary('ensnap');
     const b = summary('bare');
     const ratio = e.rps / b.rps;
-    const pairRatios = results.ensnap.map((r, i) => r.rps / (results.bare[i] as LoadResult).rps);
+    const pairRatios = results.ensnap.map((r, i) => r.rps / (results.bare[i] as Run).rps);
     console.log('');
     console.log(
-      '| server | req/s median | req/s min..max | p50 ms median | p50 min..max | p99 ms median | p99 min..max | non-2xx | runs |',
+      '| server | req/s median | req/s min..max | p50 ms median | p50 min..max | p99 ms median | p99 min..max | server CPU us/req | non-2xx | runs |',
     );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     console.log(e.row);
     console.log(b.row);
     console.log('');

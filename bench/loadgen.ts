@@ -38,6 +38,8 @@ export interface LoadResult {
   /** True when the run needed more distinct requests than were signed. */
   poolExhausted: boolean;
   signSec: number;
+  /** CPU seconds (user + system) the load generator used while the clock ran. */
+  cpuSec: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -67,6 +69,7 @@ function run(job: LoadJob): Promise<LoadResult> {
   let count = 0;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     const instance = autocannon(
       {
         url: job.url,
@@ -79,6 +82,7 @@ function run(job: LoadJob): Promise<LoadResult> {
       (error, result) => {
         if (error) return reject(error);
         const elapsedSec = Number(process.hrtime.bigint() - started) / 1e9;
+        const cpu = process.cpuUsage(cpuStart);
         const sorted = latencies.subarray(0, count).sort();
         const statusCodes: Record<string, number> = {};
         for (const [code, { count: n }] of Object.entries(result.statusCodeStats)) statusCodes[code] = n;
@@ -97,6 +101,7 @@ function run(job: LoadJob): Promise<LoadResult> {
           poolUsed: exhausted ? pool.length : next,
           poolExhausted: exhausted,
           signSec,
+          cpuSec: (cpu.user + cpu.system) / 1e6,
         });
       },
     );

@@ -4,13 +4,25 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
+// CSPRNG bytes are drawn 4 KiB at a time and each is used once: one randomBytes call for about
+// 150 ids instead of one per id.
+let entropy = Buffer.alloc(0);
+let entropyUsed = 0;
+
+function randomByte(): number {
+  if (entropyUsed === entropy.length) {
+    entropy = randomBytes(4096);
+    entropyUsed = 0;
+  }
+  return entropy[entropyUsed++] as number;
+}
+
 function randomSuffix(length: number): string {
   // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
   let out = '';
   while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 252 && out.length < length) out += ALPHABET[byte % 36];
-    }
+    const byte = randomByte();
+    if (byte < 252) out += ALPHABET[byte % 36];
   }
   return out;
 }

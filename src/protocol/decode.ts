@@ -57,6 +57,8 @@ function parseForm(text: string, into: Map<string, string>): Map<string, string>
 }
 
 function decodeComponent(text: string): string {
+  // Without % or + there is nothing to decode (most names, many values): the text is the value.
+  if (!text.includes('%') && !text.includes('+')) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {

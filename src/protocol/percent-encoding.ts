@@ -3,9 +3,14 @@
 // the SDKs put some of those characters on the wire raw while signing them escaped.
 
 const EXTRA = /[!'()*]/g;
+const HAS_EXTRA = /[!'()*]/;
 
 export function percentEncode(value: string): string {
-  return encodeURIComponent(value).replace(EXTRA, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+  const encoded = encodeURIComponent(value);
+  // Most values hold none of the five: a replace with a callback is slow even when nothing matches.
+  return HAS_EXTRA.test(encoded)
+    ? encoded.replace(EXTRA, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    : encoded;
 }
 
 /** `name=value` pairs sorted by name (code-unit order), both percent-encoded, joined with `&`. */

@@ -27,8 +27,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // Requests on open connections during shutdown are served, not refused with a foreign body.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    // RPC parameters are in the query string: keep it whole for the dispatcher.
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    // RPC parameters are in the query string: keep it whole for the dispatcher, which decodes it
+    // itself; Fastify's own parse into request.query would go unused, so it is skipped.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500, querystringParser: () => ({}) },
     // A request without Host is answered by the dispatcher (HostId "ensnap"), not with Node's
     // empty 400.
     http: { requireHostHeader: false },

@@ -39,6 +39,10 @@ export class SqliteRepository implements MetadataRepository {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // The savepoint of each write in a group commit keeps a sub-journal that spills to a temporary
+    // file past 64 KiB (one file and ~20 pwrite calls per request). It is only for rolling back a
+    // savepoint, never for crash recovery (that is the WAL), so it can live in memory.
+    this.db.pragma('temp_store = MEMORY');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     try {
