@@ -6,7 +6,8 @@
 //   stdout (one pino line per request) goes to a file in that directory (BENCH_LOG=null: /dev/null).
 // - The bare server (bench/bare-server.ts) is another child process; it answers with the body
 //   ensnap returned for a real CreateSnapshot, so both bodies have the same size.
-// - Each timed run forks its own load generator (bench/loadgen.ts: autocannon, 50 connections),
+// - Each timed run forks its own load generator (bench/loadgen.ts: autocannon, or wrk with
+//   BENCH_LOADGEN=wrk as the shared baselines used; 50 connections),
 //   which signs a pool of distinct requests (own SignatureNonce each, pop-core's signature v1 GET)
 //   before the clock starts. Both servers get the same requests.
 // - One warmup per server, then RUNS rounds alternating the servers (the order flips each round).
@@ -22,8 +23,9 @@
 // Knobs (environment): BENCH_DURATION seconds per run (10), RUNS (3), BENCH_WARMUP seconds (3),
 // BENCH_CONNECTIONS (50), BENCH_MAX_RPS (25000: distinct requests signed = this x (duration+2)),
 // BENCH_LOG (file | null), BENCH_CPU_PROF (a directory: ensnap runs with --cpu-prof there),
-// BENCH_JOBS (on | off: ENSNAP_JOBS; off skips the drain), BENCH_KEEP=1 (keep the temp directory).
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+// BENCH_JOBS (on | off: ENSNAP_JOBS; off skips the drain), BENCH_KEEP=1 (keep the temp directory),
+// BENCH_LOADGEN (autocannon | wrk).
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   createReadStream,
@@ -39,7 +41,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { LoadJob, LoadResult } from './loadgen.js';
+import type { LoadJob, LoadResult, LoadTool } from './loadgen.js';
 import { popCoreHeaders, signRequests, type Credentials } from './sign.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,7 +77,19 @@ const settings = {
   cpuProfDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
   jobs: process.env.BENCH_JOBS === 'off' ? 'off' : 'on',
   keep: process.env.BENCH_KEEP === '1',
+  // autocannon (an npm dev dependency, always there) unless BENCH_LOADGEN=wrk.
+  tool: loadTool(process.env.BENCH_LOADGEN),
 };
+
+function loadTool(wanted: string | undefined): LoadTool {
+  if (wanted === 'autocannon') return 'autocannon';
+  const hasWrk = spawnSync('wrk', ['-v']).error === undefined;
+  if (wanted === 'wrk' && !hasWrk)
+    throw new Error('BENCH_LOADGEN=wrk, but wrk is not installed (apt-get install wrk)');
+  if (wanted !== undefined && wanted !== 'wrk')
+    throw new Error(`BENCH_LOADGEN must be wrk or autocannon, not "${wanted}"`);
+  return hasWrk ? 'wrk' : 'autocannon';
+}
 
 // --- child processes: every one we start is tracked and stopped by its PID ---
 
@@ -92,32 +106,33 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
+/** Signals a child by its PID; false if it is already gone. */
+function signal(child: ChildProcess, name: NodeJS.Signals): boolean {
+  if (exited(child) || child.pid === undefined) return false;
+  try {
+    process.kill(child.pid, name);
+    return true;
+  } catch {
+    return false; // exited meanwhile
+  }
+}
+
 /** SIGTERM to the child's PID, SIGKILL after `graceMs`; resolves with the exit code or signal. */
 function stopChild(child: ChildProcess, graceMs = 20_000): Promise<number | string> {
   return new Promise((resolve) => {
     if (exited(child) || child.pid === undefined)
       return resolve(child.exitCode ?? child.signalCode ?? 'gone');
-    const timer = setTimeout(() => {
-      if (!exited(child) && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, graceMs);
-    child.once('exit', (code, signal) => {
+    const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
+    child.once('exit', (code, sig) => {
       clearTimeout(timer);
-      resolve(code ?? signal ?? 'unknown');
+      resolve(code ?? sig ?? 'unknown');
     });
-    process.kill(child.pid, 'SIGTERM');
+    signal(child, 'SIGTERM');
   });
 }
 
 function killAllNow(): void {
-  for (const child of children) {
-    if (!exited(child) && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
+  for (const child of children) signal(child, 'SIGKILL');
 }
 
 function freePort(): Promise<number> {
@@ -290,7 +305,8 @@ function describeRun(r: Run): string {
     `max ${r.maxMs.toFixed(1)} ms; ${r.responses} responses (${codes || 'none'})` +
     (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '') +
     `; server CPU ${cpuPerRequestUs(r).toFixed(0)} us/req (${((100 * r.serverCpuSec) / r.elapsedSec).toFixed(0)}% ` +
-    `of a vCPU), load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`
+    `of a vCPU)` +
+    (Number.isNaN(r.cpuSec) ? '' : `, load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`)
   );
 }
 
@@ -340,7 +356,11 @@ async function main(): Promise<number> {
 
   console.log(`# bench:api: signed CreateSnapshot on ensnap vs a bare node:http server, 127.0.0.1`);
   console.log(
-    `- node ${process.version}, autocannon ${autocannonVersion}, ${os.cpus().length} vCPU ` +
+    `- node ${process.version}, load generator ${
+      settings.tool === 'wrk'
+        ? `${spawnSync('wrk', ['-v']).stdout.toString().split('\n')[0]?.split(' ')[1] ?? 'wrk'} (wrk -t2, Lua: one pre-signed target per request)`
+        : `autocannon ${autocannonVersion}`
+    }, ${os.cpus().length} vCPU ` +
       `(${os.cpus()[0]?.model ?? '?'}), load average ${os
         .loadavg()
         .map((l) => l.toFixed(2))
@@ -392,6 +412,7 @@ async function main(): Promise<number> {
       }
       const cpuBefore = cpuSeconds(child[server]);
       const loadResult = await runLoad({
+        tool: settings.tool,
         url: base[server],
         connections,
         durationSec: seconds,
@@ -458,7 +479,10 @@ async function main(): Promise<number> {
     if (!snapshotsOk) failed = true;
     if (ensnap.logFile) {
       const log = await readLog(ensnap.logFile);
-      const logOk = log.non200 === 0 && log.requests >= ensnapSent - slack && log.requests <= ensnapSent;
+      // autocannon counts what it sent; wrk only what was answered, so up to `slack` more may have
+      // reached ensnap while a run ended.
+      const most = settings.tool === 'wrk' ? ensnapSent + slack : ensnapSent;
+      const logOk = log.non200 === 0 && log.requests >= ensnapSent - slack && log.requests <= most;
       console.log(
         `check: ${log.requests} request lines in ensnap's log (${log.non200} not 200, ${log.other} other lines) ` +
           `for ${ensnapSent} requests sent: ${logOk ? 'ok' : 'MISMATCH'}`,
