@@ -21,9 +21,10 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
         snapshot.id,
         snapshot.diskId,
         async (fraction) => {
-          // Progress is persisted in whole percent, at most 99 until the snapshot is available.
+          // Progress is persisted in whole percent, at most 99 until the snapshot is available;
+          // the end of the copy is not written apart, finishSnapshot sets 100 right after it.
           const percent = Math.min(99, Math.floor(fraction * 100));
-          if (percent > reported) {
+          if (percent > reported && fraction < 1) {
             reported = percent;
             await repo.setSnapshotProgress(snapshot.id, percent);
           }
