@@ -3,18 +3,19 @@
 // or a shutdown simply runs again. Failures are data: the error stays in the job's row and, after
 // the last attempt, in the snapshot (status error).
 import type { Job, JobKind } from './model.js';
-import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
+import type { BlockEngine, JobEffect, JobWaker, MetadataRepository } from './ports.js';
 
 /** Thrown by a handler that cannot proceed yet; the job is retried later without counting an attempt. */
 export class NotYet extends Error {}
 
-type Handler = (job: Job, signal: AbortSignal) => Promise<void>;
+/** Runs a job; what it returns is written together with the job's completion. */
+type Handler = (job: Job, signal: AbortSignal) => Promise<JobEffect | undefined>;
 
 export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Record<JobKind, Handler> {
   return {
     'snapshot.create': async (job, signal) => {
       const snapshot = await repo.getSnapshot(job.accountId, job.resourceId);
-      if (!snapshot || snapshot.status !== 'creating') return;
+      if (!snapshot || snapshot.status !== 'creating') return undefined;
       await engine.beginSnapshot(snapshot.id, snapshot.diskId);
       let reported = snapshot.progress;
       await engine.copySnapshot(
@@ -22,7 +23,7 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
         snapshot.diskId,
         async (fraction) => {
           // Progress is persisted in whole percent, at most 99 until the snapshot is available;
-          // the end of the copy is not written apart, finishSnapshot sets 100 right after it.
+          // the end of the copy is not written apart: the job's completion sets 100.
           const percent = Math.min(99, Math.floor(fraction * 100));
           if (percent > reported && fraction < 1) {
             reported = percent;
@@ -31,18 +32,18 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
         },
         signal,
       );
-      await repo.finishSnapshot(snapshot.id, { status: 'available' });
+      return { type: 'snapshot-available', snapshotId: snapshot.id };
     },
     'snapshot.delete': async (job) => {
       await engine.deleteSnapshot(job.resourceId);
-      await repo.removeSnapshot(job.accountId, job.resourceId);
+      return { type: 'snapshot-removed', accountId: job.accountId, snapshotId: job.resourceId };
     },
     'disk.delete': async (job) => {
       // Snapshots still being taken of this disk need its volume until they are done.
       if ((await repo.countCreatingSnapshots(job.accountId, job.resourceId)) > 0)
         throw new NotYet('snapshots in progress');
       await engine.deleteVolume(job.resourceId);
-      await repo.removeDisk(job.accountId, job.resourceId);
+      return { type: 'disk-removed', accountId: job.accountId, diskId: job.resourceId };
     },
   };
 }
@@ -121,8 +122,7 @@ export class JobRunner implements JobWaker {
 
   private async execute(job: Job, signal: AbortSignal): Promise<void> {
     try {
-      await this.handlers[job.kind](job, signal);
-      await this.repo.completeJob(job.id);
+      await this.repo.completeJob(job.id, await this.handlers[job.kind](job, signal));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       try {
@@ -136,8 +136,7 @@ export class JobRunner implements JobWaker {
           });
         } else if (job.attempts + 1 >= this.options.maxAttempts) {
           this.log({ jobId: job.id, kind: job.kind, resourceId: job.resourceId, err: message }, 'job failed');
-          if (job.kind === 'snapshot.create')
-            await this.repo.finishSnapshot(job.resourceId, { status: 'error', lastError: message });
+          if (job.kind === 'snapshot.create') await this.repo.markSnapshotError(job.resourceId, message);
           await this.repo.failJob(job.id, message);
         } else {
           const delay = this.options.retryDelayMs * 2 ** job.attempts;

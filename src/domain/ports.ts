@@ -16,6 +16,12 @@ import type {
 export type CreateSnapshotOutcome = 'created' | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
 
+/** What a finished job changes besides itself: written with its completion, atomically. */
+export type JobEffect =
+  | { type: 'snapshot-available'; snapshotId: string }
+  | { type: 'snapshot-removed'; accountId: string; snapshotId: string }
+  | { type: 'disk-removed'; accountId: string; diskId: string };
+
 /** All persistent metadata. Every method is atomic; every query is scoped by account. */
 export interface MetadataRepository {
   close(): void;
@@ -28,7 +34,6 @@ export interface MetadataRepository {
   listDisks(accountId: string, filter: DiskFilter, page: Page): Promise<PageOf<Disk>>;
   /** Available → Deleting and a disk.delete job, atomically. */
   markDiskDeleting(accountId: string, diskId: string): Promise<DeleteOutcome>;
-  removeDisk(accountId: string, diskId: string): Promise<void>;
   countCreatingSnapshots(accountId: string, diskId: string): Promise<number>;
 
   /**
@@ -45,16 +50,14 @@ export interface MetadataRepository {
   ): Promise<boolean>;
   /** available|error → deleting and a snapshot.delete job, atomically. */
   markSnapshotDeleting(accountId: string, snapshotId: string): Promise<DeleteOutcome>;
-  removeSnapshot(accountId: string, snapshotId: string): Promise<void>;
   setSnapshotProgress(snapshotId: string, progress: number): Promise<void>;
-  finishSnapshot(
-    snapshotId: string,
-    outcome: { status: 'available' | 'error'; lastError?: string },
-  ): Promise<void>;
+  /** A creating snapshot whose job gave up: status error, the reason kept. */
+  markSnapshotError(snapshotId: string, lastError: string): Promise<void>;
 
   /** Hands out the oldest runnable job and marks it running until `leaseUntilMs`. */
   claimJob(nowMs: number, leaseUntilMs: number): Promise<Job | undefined>;
-  completeJob(jobId: number): Promise<void>;
+  /** The job is done; its effect (if any) is written in the same transaction. */
+  completeJob(jobId: number, effect?: JobEffect): Promise<void>;
   /** The job goes back to the queue, runnable again at `runAfterMs`; attempts counted if `failed`. */
   releaseJob(jobId: number, runAfterMs: number, error: { failed: boolean; message: string }): Promise<void>;
   failJob(jobId: number, message: string): Promise<void>;

@@ -18,7 +18,12 @@ import type {
   Snapshot,
   SnapshotFilter,
 } from '../../domain/model.js';
-import type { CreateSnapshotOutcome, DeleteOutcome, MetadataRepository } from '../../domain/ports.js';
+import type {
+  CreateSnapshotOutcome,
+  DeleteOutcome,
+  JobEffect,
+  MetadataRepository,
+} from '../../domain/ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -175,12 +180,6 @@ export class SqliteRepository implements MetadataRepository {
     });
   }
 
-  removeDisk(accountId: string, diskId: string): Promise<void> {
-    return this.write(() => {
-      this.stmt.deleteDisk.run(accountId, diskId);
-    });
-  }
-
   async countCreatingSnapshots(accountId: string, diskId: string): Promise<number> {
     return (this.stmt.countCreatingSnapshots.get(accountId, diskId) as { n: number }).n;
   }
@@ -253,29 +252,15 @@ export class SqliteRepository implements MetadataRepository {
     });
   }
 
-  removeSnapshot(accountId: string, snapshotId: string): Promise<void> {
-    return this.write(() => {
-      this.stmt.deleteSnapshot.run(accountId, snapshotId);
-    });
-  }
-
   setSnapshotProgress(snapshotId: string, progress: number): Promise<void> {
     return this.write(() => {
       this.stmt.setSnapshotProgress.run(progress, snapshotId);
     });
   }
 
-  finishSnapshot(
-    snapshotId: string,
-    outcome: { status: 'available' | 'error'; lastError?: string },
-  ): Promise<void> {
+  markSnapshotError(snapshotId: string, lastError: string): Promise<void> {
     return this.write(() => {
-      this.stmt.finishSnapshot.run(
-        outcome.status,
-        outcome.status === 'available' ? 100 : null,
-        outcome.lastError ?? '',
-        snapshotId,
-      );
+      this.stmt.finishSnapshot.run('error', null, lastError, snapshotId);
     });
   }
 
@@ -302,8 +287,13 @@ export class SqliteRepository implements MetadataRepository {
     });
   }
 
-  completeJob(jobId: number): Promise<void> {
+  completeJob(jobId: number, effect?: JobEffect): Promise<void> {
     return this.write(() => {
+      if (effect?.type === 'snapshot-available')
+        this.stmt.finishSnapshot.run('available', 100, '', effect.snapshotId);
+      if (effect?.type === 'snapshot-removed')
+        this.stmt.deleteSnapshot.run(effect.accountId, effect.snapshotId);
+      if (effect?.type === 'disk-removed') this.stmt.deleteDisk.run(effect.accountId, effect.diskId);
       this.stmt.finishJob.run('done', '', Date.now(), jobId);
     });
   }
