@@ -132,7 +132,7 @@ export class SqliteRepository implements MetadataRepository {
 
   insertDisk(disk: Disk): Promise<void> {
     return this.write(() => {
-      this.stmt.insertDisk.run(diskParams(disk));
+      this.stmt.insertDisk.run(params(disk, ['tags']));
       disk.tags.forEach((tag, position) =>
         this.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value),
       );
@@ -192,9 +192,9 @@ export class SqliteRepository implements MetadataRepository {
       if (!disk) return 'disk-not-found';
       if (disk.region_id !== snapshot.regionId) return 'disk-other-region';
       if (disk.status !== 'Available' && disk.status !== 'In-use') return 'disk-bad-status';
-      this.stmt.insertOrder.run(orderParams(order));
+      this.stmt.insertOrder.run(params(order));
       this.stmt.insertSnapshot.run({
-        ...snapshotParams(snapshot),
+        ...params(snapshot),
         disk_category: disk.category,
         disk_type: disk.type,
         size_mib: disk.size_mib,
@@ -325,23 +325,7 @@ export class SqliteRepository implements MetadataRepository {
       key: t.tag_key as string,
       value: t.value as string,
     }));
-    return {
-      id: row.id as string,
-      accountId: row.account_id as string,
-      regionId: row.region_id as string,
-      name: row.name as string,
-      description: row.description as string,
-      category: row.category as Disk['category'],
-      sizeMib: row.size_mib as number,
-      status: row.status as Disk['status'],
-      type: row.type as Disk['type'],
-      chargeType: row.charge_type as string,
-      encrypted: row.encrypted === 1,
-      kmsKeyId: row.kms_key_id as string,
-      snapshotId: row.snapshot_id as string,
-      createdMs: row.created_ms as number,
-      tags,
-    };
+    return { ...fromRow<Disk>(row), encrypted: row.encrypted === 1, tags };
   }
 }
 
@@ -455,76 +439,37 @@ function addIn(where: string[], args: unknown[], column: string, values: string[
   args.push(...values);
 }
 
-function diskParams(d: Disk): Row {
-  return {
-    id: d.id,
-    account_id: d.accountId,
-    region_id: d.regionId,
-    name: d.name,
-    description: d.description,
-    category: d.category,
-    size_mib: d.sizeMib,
-    status: d.status,
-    type: d.type,
-    charge_type: d.chargeType,
-    encrypted: d.encrypted ? 1 : 0,
-    kms_key_id: d.kmsKeyId,
-    snapshot_id: d.snapshotId,
-    created_ms: d.createdMs,
-  };
+// Records and rows have the same fields, camelCase in TypeScript and snake_case in SQL.
+const toSnake = new Map<string, string>();
+const toCamel = new Map<string, string>();
+
+/** A record as named statement parameters: snake_case names, booleans as 0/1, `omit` left out. */
+function params(record: object, omit: readonly string[] = []): Row {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (omit.includes(key)) continue;
+    let name = toSnake.get(key);
+    if (name === undefined) {
+      name = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+      toSnake.set(key, name);
+    }
+    out[name] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+  return out;
 }
 
-function orderParams(o: Order): Row {
-  return {
-    id: o.id,
-    account_id: o.accountId,
-    product: o.product,
-    action: o.action,
-    resource_id: o.resourceId,
-    region_id: o.regionId,
-    state: o.state,
-    created_ms: o.createdMs,
-  };
+/** A row as a record with camelCase names (the caller converts 0/1 back to booleans). */
+function fromRow<T>(row: Row): T {
+  const out: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    let name = toCamel.get(column);
+    if (name === undefined) {
+      name = column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+      toCamel.set(column, name);
+    }
+    out[name] = value;
+  }
+  return out as T;
 }
 
-function snapshotParams(s: Snapshot): Row {
-  return {
-    id: s.id,
-    account_id: s.accountId,
-    region_id: s.regionId,
-    disk_id: s.diskId,
-    disk_category: s.diskCategory,
-    disk_type: s.diskType,
-    size_mib: s.sizeMib,
-    name: s.name,
-    description: s.description,
-    status: s.status,
-    progress: s.progress,
-    source_region_id: s.sourceRegionId,
-    source_snapshot_id: s.sourceSnapshotId,
-    order_id: s.orderId,
-    last_error: s.lastError,
-    created_ms: s.createdMs,
-  };
-}
-
-function toSnapshot(row: Row): Snapshot {
-  return {
-    id: row.id as string,
-    accountId: row.account_id as string,
-    regionId: row.region_id as string,
-    diskId: row.disk_id as string,
-    diskCategory: row.disk_category as Snapshot['diskCategory'],
-    diskType: row.disk_type as Snapshot['diskType'],
-    sizeMib: row.size_mib as number,
-    name: row.name as string,
-    description: row.description as string,
-    status: row.status as Snapshot['status'],
-    progress: row.progress as number,
-    sourceRegionId: row.source_region_id as string,
-    sourceSnapshotId: row.source_snapshot_id as string,
-    orderId: row.order_id as string,
-    createdMs: row.created_ms as number,
-    lastError: row.last_error as string,
-  };
-}
+const toSnapshot = (row: Row): Snapshot => fromRow<Snapshot>(row);
