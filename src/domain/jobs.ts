@@ -93,10 +93,20 @@ export class JobRunner implements JobWaker {
       do {
         this.pumpAgain = false;
         while (!this.stopped && this.running.size < this.options.concurrency) {
+          // Every free slot is filled by one claim (one write), not one claim per job.
           const now = Date.now();
-          const job = await this.repo.claimJob(now, now + this.options.leaseMs);
-          if (!job) break;
-          this.launch(job);
+          const jobs = await this.repo.claimJobs(
+            now,
+            now + this.options.leaseMs,
+            this.options.concurrency - this.running.size,
+          );
+          if (this.stopped) {
+            for (const job of jobs)
+              await this.repo.releaseJob(job.id, now, { failed: false, message: job.lastError });
+            break;
+          }
+          jobs.forEach((job) => this.launch(job));
+          if (jobs.length === 0) break;
         }
       } while (this.pumpAgain && !this.stopped);
     } catch (error) {

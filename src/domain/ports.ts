@@ -54,8 +54,8 @@ export interface MetadataRepository {
   /** A creating snapshot whose job gave up: status error, the reason kept. */
   markSnapshotError(snapshotId: string, lastError: string): Promise<void>;
 
-  /** Hands out the oldest runnable job and marks it running until `leaseUntilMs`. */
-  claimJob(nowMs: number, leaseUntilMs: number): Promise<Job | undefined>;
+  /** Hands out up to `limit` of the oldest runnable jobs, marked running until `leaseUntilMs`. */
+  claimJobs(nowMs: number, leaseUntilMs: number, limit: number): Promise<Job[]>;
   /** The job is done; its effect (if any) is written in the same transaction. */
   completeJob(jobId: number, effect?: JobEffect): Promise<void>;
   /** The job goes back to the queue, runnable again at `runAfterMs`; attempts counted if `failed`. */

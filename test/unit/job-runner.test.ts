@@ -136,8 +136,11 @@ describe('job runner', () => {
     const file = dbFile();
     const crashed = new SqliteRepository(file);
     const id = await seed(crashed);
-    const claimed = await crashed.claimJob(Date.now(), Date.now() + 60_000);
-    assert.equal(claimed?.resourceId, id);
+    const claimed = await crashed.claimJobs(Date.now(), Date.now() + 60_000, 10);
+    assert.deepEqual(
+      claimed.map((j) => j.resourceId),
+      [id],
+    );
     assert.deepEqual(await crashed.countJobs(), { queued: 0, running: 1 });
     crashed.close(); // the process "dies" holding the job
 

@@ -271,20 +271,20 @@ export class SqliteRepository implements MetadataRepository {
     this.stmt.insertJob.run(kind, accountId, resourceId, now, now, now);
   }
 
-  claimJob(nowMs: number, leaseUntilMs: number): Promise<Job | undefined> {
-    return this.write(() => {
-      const row = this.stmt.nextJob.get(nowMs) as Row | undefined;
-      if (!row) return undefined;
-      this.stmt.leaseJob.run(leaseUntilMs, nowMs, row.id);
-      return {
-        id: row.id as number,
-        kind: row.kind as JobKind,
-        accountId: row.account_id as string,
-        resourceId: row.resource_id as string,
-        attempts: row.attempts as number,
-        lastError: row.last_error as string,
-      };
-    });
+  claimJobs(nowMs: number, leaseUntilMs: number, limit: number): Promise<Job[]> {
+    return this.write(() =>
+      (this.stmt.nextJobs.all(nowMs, limit) as Row[]).map((row) => {
+        this.stmt.leaseJob.run(leaseUntilMs, nowMs, row.id);
+        return {
+          id: row.id as number,
+          kind: row.kind as JobKind,
+          accountId: row.account_id as string,
+          resourceId: row.resource_id as string,
+          attempts: row.attempts as number,
+          lastError: row.last_error as string,
+        };
+      }),
+    );
   }
 
   completeJob(jobId: number, effect?: JobEffect): Promise<void> {
@@ -408,8 +408,8 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO jobs (kind, account_id, resource_id, state, attempts, last_error, run_after_ms, lease_until_ms, created_ms, updated_ms)
        VALUES (?, ?, ?, 'queued', 0, '', ?, 0, ?, ?)`,
     ),
-    nextJob: p(
-      "SELECT * FROM jobs WHERE state = 'queued' AND run_after_ms <= ? ORDER BY run_after_ms, id LIMIT 1",
+    nextJobs: p(
+      "SELECT * FROM jobs WHERE state = 'queued' AND run_after_ms <= ? ORDER BY run_after_ms, id LIMIT ?",
     ),
     leaseJob: p("UPDATE jobs SET state = 'running', lease_until_ms = ?, updated_ms = ? WHERE id = ?"),
     finishJob: p('UPDATE jobs SET state = ?, last_error = ?, updated_ms = ? WHERE id = ?'),
