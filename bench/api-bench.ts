@@ -6,8 +6,8 @@
 //   stdout (one pino line per request) goes to a file in that directory (BENCH_LOG=null: /dev/null).
 // - The bare server (bench/bare-server.ts) is another child process; it answers with the body
 //   ensnap returned for a real CreateSnapshot, so both bodies have the same size.
-// - Each timed run forks its own load generator (bench/loadgen.ts: autocannon, or wrk with
-//   BENCH_LOADGEN=wrk as the shared baselines used; 50 connections),
+// - Each timed run forks its own load generator (bench/loadgen.ts: wrk when installed, as the
+//   shared baselines used, else autocannon; BENCH_LOADGEN chooses; 50 connections),
 //   which signs a pool of distinct requests (own SignatureNonce each, pop-core's signature v1 GET)
 //   before the clock starts. Both servers get the same requests.
 // - One warmup per server, then RUNS rounds alternating the servers (the order flips each round).
@@ -77,7 +77,7 @@ const settings = {
   cpuProfDir: process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined,
   jobs: process.env.BENCH_JOBS === 'off' ? 'off' : 'on',
   keep: process.env.BENCH_KEEP === '1',
-  // autocannon (an npm dev dependency, always there) unless BENCH_LOADGEN=wrk.
+  // wrk when installed (the shared baselines were measured with it), else autocannon.
   tool: loadTool(process.env.BENCH_LOADGEN),
 };
 
@@ -306,7 +306,7 @@ function describeRun(r: Run): string {
     (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '') +
     `; server CPU ${cpuPerRequestUs(r).toFixed(0)} us/req (${((100 * r.serverCpuSec) / r.elapsedSec).toFixed(0)}% ` +
     `of a vCPU)` +
-    (Number.isNaN(r.cpuSec) ? '' : `, load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`)
+    (!Number.isFinite(r.cpuSec) ? '' : `, load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`)
   );
 }
 
