@@ -58,16 +58,17 @@ export async function createEnsnap(
   );
   const waker = { wake: () => jobs.wake() };
 
-  // Access keys change rarely and are read on every request: cache them (cleared on change).
-  const keyCache = new Map<string, AccessKey | undefined>();
+  // Access keys are read on every request and, for now, never change while the service runs (the
+  // root key is written at start): cache the ones found. Key management must clear this cache.
+  const keyCache = new Map<string, AccessKey>();
   const keys = {
     async find(id: string) {
-      if (!keyCache.has(id)) {
-        const key = await repo.findAccessKey(id);
-        if (key === undefined) return undefined; // not cached: a key may be created later
-        keyCache.set(id, key);
+      let key = keyCache.get(id);
+      if (key === undefined) {
+        key = await repo.findAccessKey(id);
+        if (key !== undefined) keyCache.set(id, key);
       }
-      return keyCache.get(id);
+      return key;
     },
   };
 

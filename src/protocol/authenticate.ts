@@ -82,20 +82,8 @@ export function readEnvelope(req: DecodedRequest): Envelope {
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
-// Requests that arrive together mostly carry the same second: the last answer is kept.
-let lastTimestamp = '';
-let lastTimestampMs = NaN;
-
 /** `yyyy-MM-ddTHH:mm:ssZ` (UTC, no fractional seconds) to epoch ms, or NaN. */
 export function parseTimestamp(text: string): number {
-  if (text !== lastTimestamp) {
-    lastTimestampMs = parseTimestampText(text);
-    lastTimestamp = text;
-  }
-  return lastTimestampMs;
-}
-
-function parseTimestampText(text: string): number {
   const m = TIMESTAMP.exec(text);
   if (!m) return NaN;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];

@@ -1,14 +1,16 @@
-// SignatureNonce replay protection with bounded memory. Nonces are kept per access key in buckets
-// by the request's own timestamp (one bucket a minute). Requests are accepted only within ±15
-// minutes, so a bucket whose minute is older than that is dropped. If the cache is full, the
-// oldest bucket is dropped early and its end becomes a floor: any request timestamped before the
-// floor is refused as expired, so a replay can never slip through a forgotten bucket.
+// SignatureNonce replay protection with bounded memory. Every nonce seen is kept (per access key),
+// listed under the minute of the request's own timestamp. Requests are accepted only within ±15 minutes,
+// so a minute older than that is forgotten. If the cache is full, the oldest minute is forgotten
+// early and its end becomes a floor: any request timestamped before the floor is refused as
+// expired, so a replay can never slip through a forgotten minute.
 
 const BUCKET_MS = 60_000;
 
 export class NonceCache {
-  private readonly buckets = new Map<number, Set<string>>();
-  private size = 0;
+  /** accessKeyId + nonce, for every nonce still remembered. */
+  private readonly seen = new Set<string>();
+  /** minute → the keys recorded under it, to forget them together. */
+  private readonly buckets = new Map<number, string[]>();
   private floorMs = 0;
 
   constructor(
@@ -24,36 +26,25 @@ export class NonceCache {
   /** Records the nonce; false if it was seen already (a replay). */
   remember(accessKeyId: string, nonce: string, timestampMs: number, nowMs: number): boolean {
     this.expire(nowMs);
-    const bucketKey = Math.floor(timestampMs / BUCKET_MS);
     const key = accessKeyId + '\n' + nonce;
-    // A nonce is unique across buckets as well: look in every live bucket (at most ~31).
-    for (const set of this.buckets.values()) if (set.has(key)) return false;
-    let bucket = this.buckets.get(bucketKey);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(bucketKey, bucket);
-    }
-    bucket.add(key);
-    this.size++;
-    while (this.size > this.maxEntries) this.dropOldest();
+    if (this.seen.has(key)) return false;
+    const minute = Math.floor(timestampMs / BUCKET_MS);
+    this.seen.add(key);
+    const bucket = this.buckets.get(minute);
+    if (bucket) bucket.push(key);
+    else this.buckets.set(minute, [key]);
+    while (this.seen.size > this.maxEntries) this.forget(Math.min(...this.buckets.keys()), true);
     return true;
   }
 
   private expire(nowMs: number): void {
     const oldestLive = Math.floor((nowMs - this.windowMs) / BUCKET_MS);
-    for (const [bucketKey, set] of this.buckets) {
-      if (bucketKey < oldestLive) {
-        this.buckets.delete(bucketKey);
-        this.size -= set.size;
-      }
-    }
+    for (const minute of this.buckets.keys()) if (minute < oldestLive) this.forget(minute, false);
   }
 
-  private dropOldest(): void {
-    const oldest = Math.min(...this.buckets.keys());
-    const set = this.buckets.get(oldest) as Set<string>;
-    this.buckets.delete(oldest);
-    this.size -= set.size;
-    this.floorMs = Math.max(this.floorMs, (oldest + 1) * BUCKET_MS);
+  private forget(minute: number, early: boolean): void {
+    for (const key of this.buckets.get(minute) ?? []) this.seen.delete(key);
+    this.buckets.delete(minute);
+    if (early) this.floorMs = Math.max(this.floorMs, (minute + 1) * BUCKET_MS);
   }
 }

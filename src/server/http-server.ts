@@ -105,10 +105,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   function sendError(request: FastifyRequest, reply: import('fastify').FastifyReply, error: ApiError): void {
     const requestId = newRequestId();
+    const http = view(request);
     // In the format the request's query asks for: the dispatcher never saw it.
-    const rendered = renderError(queryFormat(view(request)), {
+    const rendered = renderError(queryFormat(http), {
       requestId,
-      hostId: hostId(view(request)),
+      hostId: hostId(http),
       code: error.code,
       message: error.message,
     });
