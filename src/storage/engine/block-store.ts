@@ -1,0 +1,787 @@
+// The block engine: volumes (live disks), the chunk store, and snapshots as manifests of chunks.
+// One process owns a data directory; everything it acknowledges is durable, and every step that
+// can be interrupted is either atomic (one SQLite transaction, one renamed file) or redone from
+// what is durable when the engine opens again.
+import { Semaphore } from 'async-mutex';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Bitmap } from './bitmap.js';
+import {
+  ChunkKind,
+  ChunkStore,
+  ChunkUnreadable,
+  indexPack,
+  PACK_HEADER_BYTES,
+  PACK_TARGET_BYTES,
+  packKey,
+  RECORD_HEADER_BYTES,
+  sha256,
+  type PackWriter,
+} from './chunk-store.js';
+import { EngineDb, type SnapshotRow, type VolumeRow } from './engine-db.js';
+import {
+  decodePage,
+  decodeRoot,
+  encodePage,
+  encodeRoot,
+  PAGE_BLOCKS,
+  type Page,
+  type Root,
+} from './manifest.js';
+import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
+import { cowFile, dirtyFile, Volume, type CopyGuard, type Extent } from './volume.js';
+
+export const DEFAULT_BLOCK_SIZE = 16 * 1024;
+const READ_RUN_BLOCKS = 256;
+const CHECKPOINT_MS = 1000;
+const GC_EXCLUSIVE = 1_000_000;
+
+/** The copy cannot start yet: the snapshot it derives from is still being copied. */
+export class NotReady extends Error {}
+/** A request the engine refuses because of the state of the volume or snapshot. */
+export class EngineConflict extends Error {}
+
+export interface BlockStoreOptions {
+  dataDir: string;
+  blockSize?: number;
+  log?: (event: Record<string, unknown>, message: string) => void;
+}
+
+export interface VerifyProblem {
+  what: string;
+  /** The snapshots whose data this problem affects. */
+  snapshots: string[];
+}
+
+export interface VerifyReport {
+  chunks: number;
+  bytes: number;
+  snapshots: number;
+  problems: VerifyProblem[];
+}
+
+const ZERO_BLOCKS = new Map<number, Buffer>();
+function isZero(data: Buffer): boolean {
+  let zero = ZERO_BLOCKS.get(data.length);
+  if (!zero) ZERO_BLOCKS.set(data.length, (zero = Buffer.alloc(data.length)));
+  return data.equals(zero);
+}
+
+const emptyRoot = (blockSize: number, sizeBytes: number): Root => ({
+  blockSize,
+  sizeBytes,
+  pages: new Map(),
+});
+
+export class BlockStore {
+  readonly db: EngineDb;
+  readonly chunks: ChunkStore;
+  private readonly objects: LocalDirectoryStore;
+  private readonly volumes = new Map<string, Promise<Volume>>();
+  /** Copies hold it shared while they look chunks up; the garbage collector holds it alone. */
+  private readonly gcLock = new Semaphore(GC_EXCLUSIVE);
+  private gcTimer: NodeJS.Timeout | undefined;
+  private gcRunning: Promise<void> | undefined;
+  private readonly blockSize: number;
+  private readonly log: (event: Record<string, unknown>, message: string) => void;
+
+  constructor(private readonly options: BlockStoreOptions) {
+    this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+    this.log = options.log ?? (() => undefined);
+    this.db = new EngineDb(path.join(options.dataDir, 'engine.db'));
+    this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));
+    this.chunks = new ChunkStore(this.objects, this.db);
+  }
+
+  get objectStore(): ObjectStore {
+    return this.objects;
+  }
+
+  private volumeDir(diskId: string): string {
+    return path.join(this.options.dataDir, 'volumes', diskId);
+  }
+
+  /** Recovery: whatever a crash left half done is removed or finished before anything is served. */
+  async open(): Promise<void> {
+    await this.objects.init();
+    await mkdir(path.join(this.options.dataDir, 'volumes'), { recursive: true });
+    const knownPacks = new Set(this.db.packs().map((p) => packKey(p.id)));
+    for (const key of await this.objects.list('packs')) {
+      // A pack written but never entered in the index: nothing refers to it.
+      if (!knownPacks.has(key)) await this.objects.delete(key);
+    }
+    const rows = new Map(this.db.volumes().map((v) => [v.diskId, v]));
+    for (const name of await readdir(path.join(this.options.dataDir, 'volumes'))) {
+      if (!rows.has(name)) await rm(this.volumeDir(name), { recursive: true, force: true });
+    }
+    for (const row of rows.values()) {
+      const dir = this.volumeDir(row.diskId);
+      for (const name of await readdir(dir)) {
+        // A dirty map of a freeze that did not commit, or of one that did (the old one).
+        if (name.startsWith('dirty-') && name !== dirtyFile(row.dirtyGen)) await rm(path.join(dir, name));
+      }
+      if (row.restoreRoot) await this.fill(await this.volume(row.diskId), row);
+    }
+    for (const snapshot of this.db.snapshots()) {
+      if (snapshot.state === 'copying') await this.guard(await this.volume(snapshot.diskId), snapshot);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.gcTimer);
+    await this.gcRunning;
+    for (const volume of this.volumes.values()) await (await volume).close();
+    this.volumes.clear();
+    await this.objects.close();
+    this.db.close();
+  }
+
+  private volume(diskId: string): Promise<Volume> {
+    let volume = this.volumes.get(diskId);
+    if (!volume) {
+      const row = this.db.volume(diskId);
+      if (!row) throw new EngineConflict(`volume ${diskId} does not exist`);
+      volume = Volume.open(diskId, this.volumeDir(diskId), row, (snapshotId, entries) =>
+        this.db.transaction(() => {
+          for (const [block, at] of entries) this.db.insertPreserved(snapshotId, block, at);
+        }),
+      );
+      volume.catch(() => this.volumes.delete(diskId));
+      this.volumes.set(diskId, volume);
+    }
+    return volume;
+  }
+
+  // --- volumes -----------------------------------------------------------------------------
+
+  hasVolume(diskId: string): boolean {
+    return this.db.volume(diskId) !== undefined;
+  }
+
+  /** A new volume, empty or filled from a complete snapshot. Idempotent. */
+  async createVolume(diskId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void> {
+    if (this.db.volume(diskId)) return;
+    const source = fromSnapshotId === undefined ? undefined : this.completeSnapshot(fromSnapshotId);
+    const blockSize = source?.blockSize ?? this.blockSize;
+    await Volume.create(this.volumeDir(diskId), blockSize, sizeBytes);
+    const row: VolumeRow = {
+      diskId,
+      sizeBytes,
+      blockSize,
+      dirtyGen: 0,
+      baseSnapshot: null,
+      restoreSnapshot: source?.id ?? null,
+      restoreRoot: source?.root ?? null,
+    };
+    this.db.transaction(() => {
+      this.db.insertVolume(row);
+      if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
+    });
+    if (source) await this.fill(await this.volume(diskId), row);
+  }
+
+  /** Rolls the volume back to a snapshot of it. No snapshot of the volume may be in progress. */
+  async resetVolume(diskId: string, snapshotId: string): Promise<void> {
+    const source = this.completeSnapshot(snapshotId);
+    const volume = await this.volume(diskId);
+    await volume.lock.runExclusive(async () => {
+      if (volume.guards.size > 0) throw new EngineConflict('a snapshot of the disk is still being taken');
+      const row = this.db.volume(diskId) as VolumeRow;
+      const restoring = { ...row, restoreSnapshot: source.id, restoreRoot: source.root };
+      this.db.transaction(() => {
+        this.db.updateVolume(restoring);
+        this.db.addRefs(source.root as Buffer, 1);
+        if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
+      });
+      await this.fill(volume, restoring);
+    });
+    this.scheduleGc();
+  }
+
+  async resizeVolume(diskId: string, sizeBytes: number): Promise<void> {
+    const volume = await this.volume(diskId);
+    if (sizeBytes <= volume.sizeBytes) return;
+    await volume.grow(sizeBytes);
+    const row = this.db.volume(diskId) as VolumeRow;
+    this.db.updateVolume({ ...row, sizeBytes });
+  }
+
+  /** Removes the volume. Its snapshots stay; ones still being copied must finish first. */
+  async deleteVolume(diskId: string): Promise<void> {
+    const row = this.db.volume(diskId);
+    if (!row) return;
+    if (this.db.pendingSnapshotsOf(diskId).length > 0)
+      throw new NotReady('snapshots of the disk are in progress');
+    const volume = this.volumes.get(diskId);
+    this.volumes.delete(diskId);
+    if (volume) await (await volume).close().catch(() => undefined);
+    this.db.transaction(() => {
+      this.db.deleteVolume(diskId);
+      if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
+    });
+    await rm(this.volumeDir(diskId), { recursive: true, force: true });
+    this.scheduleGc();
+  }
+
+  async writeVolume(diskId: string, offset: number, data: Uint8Array): Promise<void> {
+    await (await this.volume(diskId)).write(offset, data);
+  }
+
+  async readVolume(diskId: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.volume(diskId)).read(offset, length);
+  }
+
+  async volumeExtents(diskId: string): Promise<Extent[]> {
+    return (await this.volume(diskId)).extents();
+  }
+
+  /** Fills an emptied volume with a snapshot's blocks, then forgets the restore (it is done). */
+  private async fill(volume: Volume, row: VolumeRow): Promise<void> {
+    const root = decodeRoot(await this.chunks.get(row.restoreRoot as Buffer));
+    await volume.clear();
+    for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
+      const page = decodePage(await this.chunks.get(pageHash));
+      for (const [slot, hash] of page) {
+        const block = index * PAGE_BLOCKS + slot;
+        if (block >= volume.blocks) continue;
+        const data = await this.chunks.get(hash);
+        const end = Math.min(data.length, volume.sizeBytes - block * volume.blockSize);
+        await volume.fill(block, end < data.length ? data.subarray(0, end) : data);
+      }
+    }
+    await volume.finishFill();
+    this.db.transaction(() => {
+      this.db.updateVolume({
+        ...row,
+        baseSnapshot: row.restoreSnapshot,
+        restoreSnapshot: null,
+        restoreRoot: null,
+      });
+      this.db.addRefs(row.restoreRoot as Buffer, -1);
+    });
+  }
+
+  // --- snapshots ---------------------------------------------------------------------------
+
+  private completeSnapshot(snapshotId: string): SnapshotRow {
+    const row = this.db.snapshot(snapshotId);
+    if (!row || row.state !== 'complete' || !row.root)
+      throw new EngineConflict(`snapshot ${snapshotId} is not complete`);
+    return row;
+  }
+
+  snapshotState(snapshotId: string): SnapshotRow | undefined {
+    return this.db.snapshot(snapshotId);
+  }
+
+  /**
+   * Fixes the snapshot's point in time: the volume's dirty map becomes the snapshot's list of
+   * blocks to copy (all written blocks if there is no earlier snapshot to derive from) and a new,
+   * empty dirty map starts, in one transaction. From here on, writes preserve what it needs.
+   */
+  async beginSnapshot(snapshotId: string, diskId: string): Promise<void> {
+    if (this.db.snapshot(snapshotId)) return;
+    const volume = await this.volume(diskId);
+    await volume.lock.runExclusive(async () => {
+      if (this.db.snapshot(snapshotId)) return;
+      const vrow = this.db.volume(diskId) as VolumeRow;
+      const parent = vrow.baseSnapshot ? this.db.snapshot(vrow.baseSnapshot) : undefined;
+      const pending = volume.dirty.map.copy();
+      if (!parent) pending.or(volume.allocated.map);
+      const next = await volume.newDirtyGeneration();
+      const row: SnapshotRow = {
+        id: snapshotId,
+        diskId,
+        state: 'copying',
+        blockSize: volume.blockSize,
+        sizeBytes: volume.sizeBytes,
+        parentId: parent?.id ?? null,
+        parentRoot: parent?.state === 'complete' ? parent.root : null,
+        pending: pending.toRuns(),
+        root: null,
+        dataBytes: 0,
+        addedBytes: 0,
+      };
+      try {
+        this.db.transaction(() => {
+          this.db.insertSnapshot(row);
+          if (row.parentRoot) this.db.addRefs(row.parentRoot, 1);
+          this.db.updateVolume({ ...vrow, dirtyGen: next.gen, baseSnapshot: snapshotId });
+        });
+      } catch (error) {
+        await next.file.close();
+        await rm(path.join(volume.dir, dirtyFile(next.gen)), { force: true });
+        throw error;
+      }
+      await volume.adoptDirty(next);
+      volume.guards.set(snapshotId, {
+        snapshotId,
+        pending,
+        donePages: new Set(),
+        preserved: new Map(),
+        cowSize: 0,
+      });
+    });
+  }
+
+  /** Rebuilds the write path's view of a copy in progress (after a restart). */
+  private async guard(volume: Volume, row: SnapshotRow): Promise<void> {
+    if (volume.guards.has(row.id)) return;
+    const pending = Bitmap.fromRuns(volume.blocks, row.pending ?? Buffer.alloc(0));
+    const donePages = new Set(this.db.checkpointedPages(row.id).map((p) => p.page));
+    const preserved = new Map(this.db.preserved(row.id).map((p) => [p.block, p.cowOffset]));
+    const guard: CopyGuard = { snapshotId: row.id, pending, donePages, preserved, cowSize: 0 };
+    const file = path.join(volume.dir, cowFile(row.id));
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size >= 0) {
+      guard.cow = await open(file, 'a+');
+      guard.cowSize = size;
+    }
+    volume.guards.set(row.id, guard);
+  }
+
+  /**
+   * Copies the blocks the snapshot needs into the chunk store and commits its manifest. Resumes
+   * from its last checkpoint; a second call on a complete snapshot does nothing.
+   */
+  async copySnapshot(
+    snapshotId: string,
+    onProgress: (fraction: number) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let row = this.db.snapshot(snapshotId);
+    if (!row) throw new EngineConflict(`snapshot ${snapshotId} was never begun`);
+    if (row.state === 'complete') return;
+    if (row.parentId && !row.parentRoot) {
+      const parent = this.db.snapshot(row.parentId);
+      if (!parent) throw new EngineConflict('the snapshot this one derives from failed');
+      if (parent.state !== 'complete')
+        throw new NotReady('the previous snapshot of the disk is still being copied');
+      row = { ...row, parentRoot: parent.root };
+      const held = row;
+      this.db.transaction(() => {
+        this.db.updateSnapshot(held);
+        this.db.addRefs(held.parentRoot as Buffer, 1);
+      });
+    }
+    const volume = await this.volume(row.diskId);
+    await this.guard(volume, row);
+    const guard = volume.guards.get(snapshotId) as CopyGuard;
+    await this.gcLock.acquire(1);
+    try {
+      await this.copyBlocks(row, volume, guard, onProgress, signal);
+    } finally {
+      this.gcLock.release(1);
+    }
+    volume.guards.delete(snapshotId);
+    await guard.cow?.close();
+    await rm(path.join(volume.dir, cowFile(snapshotId)), { force: true });
+  }
+
+  private async copyBlocks(
+    row: SnapshotRow,
+    volume: Volume,
+    guard: CopyGuard,
+    onProgress: (fraction: number) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const parent = row.parentRoot
+      ? decodeRoot(await this.chunks.get(row.parentRoot))
+      : emptyRoot(row.blockSize, row.sizeBytes);
+    // Blocks to copy, grouped by page; pages already checkpointed are skipped.
+    const byPage = new Map<number, number[]>();
+    let total = 0;
+    let done = 0;
+    for (const block of guard.pending.ones()) {
+      const page = Math.floor(block / PAGE_BLOCKS);
+      total++;
+      if (guard.donePages.has(page)) {
+        done++;
+        continue;
+      }
+      let list = byPage.get(page);
+      if (!list) byPage.set(page, (list = []));
+      list.push(block);
+    }
+    const pack = this.chunks.newPack();
+    let newPages: { page: number; hash: Buffer | null }[] = [];
+    let lastCheckpoint = Date.now();
+    const checkpoint = async () => {
+      const flushed = await pack.flush();
+      const pages = newPages;
+      newPages = [];
+      const bytes = flushed?.bytes ?? 0;
+      this.db.transaction(() => {
+        if (flushed) indexPack(this.db, flushed);
+        for (const { page, hash } of pages) {
+          this.db.insertCheckpointedPage(row.id, page, hash);
+          if (hash) this.db.addRefs(hash, 1);
+        }
+        const current = this.db.snapshot(row.id) as SnapshotRow;
+        this.db.updateSnapshot({ ...current, addedBytes: current.addedBytes + bytes });
+      });
+      for (const { page } of pages) guard.donePages.add(page);
+      lastCheckpoint = Date.now();
+    };
+
+    for (const [index, blocks] of [...byPage].sort((a, b) => a[0] - b[0])) {
+      signal.throwIfAborted();
+      const parentPage = parent.pages.get(index);
+      const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
+      for (let i = 0; i < blocks.length;) {
+        // A run of consecutive blocks, read in one go under the volume's lock (so that no write
+        // lands between the check for preserved content and the read).
+        let j = i + 1;
+        while (
+          j < blocks.length &&
+          j - i < READ_RUN_BLOCKS &&
+          (blocks[j] as number) === (blocks[j - 1] as number) + 1
+        )
+          j++;
+        const first = blocks[i] as number;
+        const count = j - i;
+        const data = await volume.lock.runExclusive(async () => {
+          const run = await volume.read(first * volume.blockSize, count * volume.blockSize);
+          for (let k = 0; k < count; k++) {
+            if (guard.preserved.has(first + k)) {
+              (await volume.readForSnapshot(guard, first + k)).copy(run, k * volume.blockSize);
+            }
+          }
+          return run;
+        });
+        for (let k = 0; k < count; k++) {
+          const block = first + k;
+          const slot = block - index * PAGE_BLOCKS;
+          let content = data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize);
+          const end = volume.sizeBytes - block * volume.blockSize;
+          if (end < content.length) content = content.subarray(0, end);
+          if (isZero(content)) {
+            page.delete(slot);
+            continue;
+          }
+          const hash = sha256(content);
+          if (!pack.has(hash) && !this.db.hasChunk(hash))
+            pack.add(hash, ChunkKind.Data, Buffer.from(content));
+          page.set(slot, hash);
+        }
+        done += count;
+        i = j;
+      }
+      newPages.push({
+        page: index,
+        hash: page.size > 0 ? this.storeObject(pack, ChunkKind.Page, encodePage(page)) : null,
+      });
+      if (pack.bytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
+        await checkpoint();
+        await onProgress(total === 0 ? 1 : done / total);
+      }
+    }
+    await checkpoint();
+
+    // The manifest: the parent's pages, with the ones this copy rebuilt put in.
+    const pages = new Map(parent.pages);
+    for (const { page, hash } of this.db.checkpointedPages(row.id)) {
+      if (hash) pages.set(page, hash);
+      else pages.delete(page);
+    }
+    const rootHash = this.storeObject(
+      pack,
+      ChunkKind.Root,
+      encodeRoot({ blockSize: row.blockSize, sizeBytes: row.sizeBytes, pages }),
+    );
+    const flushed = await pack.flush();
+    let dataBlocks = 0;
+    for (const hash of pages.values()) dataBlocks += pageEntries(this.db.chunk(hash)?.rawLen ?? 0);
+    this.db.transaction(() => {
+      if (flushed) indexPack(this.db, flushed);
+      this.db.addRefs(rootHash, 1);
+      for (const { hash } of this.db.checkpointedPages(row.id)) if (hash) this.db.addRefs(hash, -1);
+      this.db.deleteCheckpointedPages(row.id);
+      if (row.parentRoot) this.db.addRefs(row.parentRoot, -1);
+      this.db.deletePreserved(row.id);
+      const current = this.db.snapshot(row.id) as SnapshotRow;
+      this.db.updateSnapshot({
+        ...current,
+        state: 'complete',
+        parentRoot: null,
+        pending: null,
+        root: rootHash,
+        dataBytes: dataBlocks * row.blockSize,
+        addedBytes: current.addedBytes + (flushed?.bytes ?? 0),
+      });
+    });
+    await onProgress(1);
+  }
+
+  /** Adds a page or root to the pack unless it is stored already; returns its id. */
+  private storeObject(pack: PackWriter, kind: ChunkKind, data: Buffer): Buffer {
+    const hash = sha256(data);
+    if (!pack.has(hash) && !this.db.hasChunk(hash)) pack.add(hash, kind, data);
+    return hash;
+  }
+
+  /**
+   * A snapshot that will never complete (its copy failed for good): the changes it was to capture
+   * go back to the volume's dirty map, and what it held is released. Snapshots derived from it
+   * cannot complete either (their copy reports it).
+   */
+  async abandonSnapshot(snapshotId: string): Promise<void> {
+    const row = this.db.snapshot(snapshotId);
+    if (!row || row.state === 'complete') return;
+    const vrow = this.db.volume(row.diskId);
+    const release = () => {
+      if (row.parentRoot) this.db.addRefs(row.parentRoot, -1);
+      for (const { hash } of this.db.checkpointedPages(row.id)) if (hash) this.db.addRefs(hash, -1);
+      this.db.deleteCheckpointedPages(row.id);
+      this.db.deletePreserved(row.id);
+      this.db.deleteSnapshot(row.id);
+    };
+    if (!vrow) {
+      this.db.transaction(release);
+    } else {
+      const volume = await this.volume(row.diskId);
+      await volume.lock.runExclusive(async () => {
+        volume.dirty.map.or(Bitmap.fromRuns(volume.blocks, row.pending ?? Buffer.alloc(0)));
+        await volume.dirty.persistAll();
+        this.db.transaction(() => {
+          release();
+          const current = this.db.volume(row.diskId) as VolumeRow;
+          if (current.baseSnapshot === row.id)
+            this.db.updateVolume({ ...current, baseSnapshot: row.parentId });
+        });
+        const guard = volume.guards.get(row.id);
+        volume.guards.delete(row.id);
+        await guard?.cow?.close();
+        await rm(path.join(volume.dir, cowFile(row.id)), { force: true });
+      });
+    }
+    this.scheduleGc();
+  }
+
+  /** CopySnapshot: the new snapshot shares the source's manifest (and so every chunk). */
+  shareSnapshot(sourceId: string, newId: string): void {
+    if (this.db.snapshot(newId)) return;
+    const source = this.completeSnapshot(sourceId);
+    this.db.transaction(() => {
+      this.db.insertSnapshot({ ...source, id: newId, addedBytes: 0 });
+      this.db.addRefs(source.root as Buffer, 1);
+    });
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    const row = this.db.snapshot(snapshotId);
+    if (!row) return;
+    if (row.state !== 'complete') return this.abandonSnapshot(snapshotId);
+    this.db.transaction(() => {
+      this.db.deleteSnapshot(snapshotId);
+      this.db.addRefs(row.root as Buffer, -1);
+    });
+    this.scheduleGc();
+  }
+
+  // --- reading snapshots ---------------------------------------------------------------------
+
+  private async root(snapshotId: string): Promise<Root> {
+    return decodeRoot(await this.chunks.get(this.completeSnapshot(snapshotId).root as Buffer));
+  }
+
+  async snapshotExtents(snapshotId: string): Promise<Extent[]> {
+    const root = await this.root(snapshotId);
+    const out: Extent[] = [];
+    for (const [index, hash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
+      const slots = [...decodePage(await this.chunks.get(hash)).keys()].sort((a, b) => a - b);
+      for (const slot of slots) {
+        const offset = (index * PAGE_BLOCKS + slot) * root.blockSize;
+        const length = Math.min(root.blockSize, root.sizeBytes - offset);
+        const last = out[out.length - 1];
+        if (last && last.offset + last.length === offset) last.length += length;
+        else out.push({ offset, length });
+      }
+    }
+    return out;
+  }
+
+  async readSnapshot(snapshotId: string, offset: number, length: number): Promise<Buffer> {
+    const root = await this.root(snapshotId);
+    const out = Buffer.alloc(length);
+    const bs = root.blockSize;
+    let page: { index: number; map: Page } | undefined;
+    for (let block = Math.floor(offset / bs); block * bs < offset + length; block++) {
+      const index = Math.floor(block / PAGE_BLOCKS);
+      if (page?.index !== index) {
+        const hash = root.pages.get(index);
+        page = { index, map: hash ? decodePage(await this.chunks.get(hash)) : new Map() };
+      }
+      const hash = page.map.get(block - index * PAGE_BLOCKS);
+      if (!hash) continue;
+      const data = await this.chunks.get(hash);
+      const from = Math.max(offset, block * bs);
+      const to = Math.min(offset + length, block * bs + data.length);
+      if (to > from) data.copy(out, from - offset, from - block * bs, to - block * bs);
+    }
+    return out;
+  }
+
+  storedBytes(): number {
+    return this.db.storedBytes();
+  }
+
+  // --- garbage ---------------------------------------------------------------------------------
+
+  scheduleGc(): void {
+    clearTimeout(this.gcTimer);
+    this.gcTimer = setTimeout(() => {
+      this.gcRunning = this.collectGarbage()
+        .then(() => undefined)
+        .catch((error: unknown) =>
+          this.log({ err: String(error) }, 'garbage collection failed; it runs again later'),
+        )
+        .finally(() => (this.gcRunning = undefined));
+    }, 50);
+    this.gcTimer.unref();
+  }
+
+  /**
+   * Removes every object no one holds, releasing what it held in turn, then deletes packs left
+   * empty and rewrites packs that are mostly dead. Runs alone: no copy looks chunks up meanwhile.
+   */
+  async collectGarbage(): Promise<{ chunks: number; packsDeleted: number; packsRewritten: number }> {
+    await this.gcLock.acquire(GC_EXCLUSIVE);
+    try {
+      let removed = 0;
+      for (;;) {
+        const garbage = this.db.garbage();
+        if (garbage.length === 0) break;
+        const children = new Map<string, Buffer[]>();
+        for (const row of garbage) {
+          if (row.kind === ChunkKind.Data) continue;
+          try {
+            const data = await this.chunks.read(row);
+            children.set(
+              row.hash.toString('hex'),
+              row.kind === ChunkKind.Page
+                ? [...decodePage(data).values()]
+                : [...decodeRoot(data).pages.values()],
+            );
+          } catch (error) {
+            this.log(
+              { chunk: row.hash.toString('hex'), err: String(error) },
+              'unreadable manifest object: what it names is kept',
+            );
+          }
+        }
+        this.db.transaction(() => {
+          for (const row of garbage) {
+            for (const child of children.get(row.hash.toString('hex')) ?? []) this.db.addRefs(child, -1);
+            this.db.deleteChunk(row.hash);
+            this.db.addPackLive(row.pack, -(RECORD_HEADER_BYTES + row.storedLen));
+          }
+        });
+        removed += garbage.length;
+      }
+      let packsDeleted = 0;
+      let packsRewritten = 0;
+      for (const pack of this.db.packs()) {
+        if (pack.liveBytes <= 0) {
+          this.db.deletePack(pack.id);
+          await this.objects.delete(packKey(pack.id));
+          packsDeleted++;
+        } else if (pack.liveBytes < pack.bytes / 2) {
+          await this.rewritePack(pack.id);
+          packsRewritten++;
+        }
+      }
+      return { chunks: removed, packsDeleted, packsRewritten };
+    } finally {
+      this.gcLock.release(GC_EXCLUSIVE);
+    }
+  }
+
+  /** Moves a pack's live chunks into a new pack; the old one is deleted once the index points away. */
+  private async rewritePack(packId: string): Promise<void> {
+    const pack = this.chunks.newPack();
+    const live = this.db.chunksInPack(packId);
+    for (const row of live) pack.add(row.hash, row.kind as ChunkKind, await this.chunks.read(row));
+    const flushed = await pack.flush();
+    this.db.transaction(() => {
+      if (flushed) {
+        const at = new Map(flushed.chunks.map((c) => [c.hash.toString('hex'), c]));
+        for (const row of live) {
+          const moved = at.get(row.hash.toString('hex'));
+          if (moved) this.db.moveChunk(row.hash, moved.pack, moved.offset);
+        }
+        this.db.insertPack(flushed.packId, flushed.bytes, flushed.bytes - PACK_HEADER_BYTES);
+      }
+      this.db.deletePack(packId);
+    });
+    await this.objects.delete(packKey(packId));
+  }
+
+  // --- verify ----------------------------------------------------------------------------------
+
+  /** Re-reads and re-hashes every chunk, checks every manifest, and names the snapshots affected. */
+  async verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
+    const bad = new Map<string, string>();
+    let chunks = 0;
+    let bytes = 0;
+    const total = this.db.packs().length;
+    let lastPack = '';
+    let packsDone = 0;
+    for (const row of this.db.allChunks()) {
+      if (row.pack !== lastPack) {
+        lastPack = row.pack;
+        onProgress?.(++packsDone, total);
+      }
+      chunks++;
+      bytes += row.storedLen;
+      try {
+        await this.chunks.read(row);
+      } catch (error) {
+        bad.set(row.hash.toString('hex'), error instanceof ChunkUnreadable ? error.reason : String(error));
+      }
+    }
+    const problems: VerifyProblem[] = [];
+    const affected = new Map<string, Set<string>>();
+    const blame = (what: string, snapshot: string) => {
+      let set = affected.get(what);
+      if (!set) affected.set(what, (set = new Set()));
+      set.add(snapshot);
+    };
+    const snapshots = this.db.snapshots().filter((s) => s.state === 'complete');
+    for (const snapshot of snapshots) {
+      const rootHex = (snapshot.root as Buffer).toString('hex');
+      if (bad.has(rootHex) || !this.db.chunk(snapshot.root as Buffer)) {
+        blame(`manifest root ${rootHex}: ${bad.get(rootHex) ?? 'missing'}`, snapshot.id);
+        continue;
+      }
+      const root = decodeRoot(await this.chunks.get(snapshot.root as Buffer));
+      for (const [index, pageHash] of root.pages) {
+        const pageHex = pageHash.toString('hex');
+        if (bad.has(pageHex) || !this.db.chunk(pageHash)) {
+          blame(`manifest page ${index} (${pageHex}): ${bad.get(pageHex) ?? 'missing'}`, snapshot.id);
+          continue;
+        }
+        for (const [slot, hash] of decodePage(await this.chunks.get(pageHash))) {
+          const hex = hash.toString('hex');
+          if (bad.has(hex)) blame(`chunk ${hex}: ${bad.get(hex)}`, snapshot.id);
+          else if (!this.db.chunk(hash))
+            blame(`chunk ${hex} (block ${index * PAGE_BLOCKS + slot}): missing`, snapshot.id);
+        }
+      }
+    }
+    for (const [what, set] of affected) problems.push({ what, snapshots: [...set].sort() });
+    for (const [hex, reason] of bad) {
+      if (![...affected.keys()].some((k) => k.includes(hex)))
+        problems.push({ what: `chunk ${hex}: ${reason}`, snapshots: [] });
+    }
+    return { chunks, bytes, snapshots: snapshots.length, problems };
+  }
+}
+
+/** How many blocks a page names, from its stored length (no need to read it). */
+function pageEntries(rawLen: number): number {
+  return rawLen >= 8 ? (rawLen - 8) / 34 : 0;
+}

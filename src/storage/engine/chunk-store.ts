@@ -1,0 +1,210 @@
+// Content-addressed chunks, grouped into packs. A chunk's id is the SHA-256 of its uncompressed
+// bytes; identical blocks are stored once across every disk and snapshot. Chunks are appended to
+// an in-memory pack and written as one object (atomically, durably) when the pack is flushed; only
+// then are they entered in the index. A pack is self-describing (every record carries its id,
+// kind, codec and lengths), so the index can be rebuilt from the packs alone (docs/storage.md).
+import { createHash, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { ChunkRow, EngineDb } from './engine-db.js';
+import { decodePage, decodeRoot } from './manifest.js';
+import { ObjectMissing, type ObjectStore } from './object-store.js';
+
+export const enum ChunkKind {
+  Data = 0,
+  Page = 1,
+  Root = 2,
+}
+
+export const enum Codec {
+  None = 0,
+  DeflateRaw = 1,
+}
+
+export const PACK_MAGIC = Buffer.from('ENSNAPPK');
+export const PACK_HEADER_BYTES = 16;
+export const RECORD_MAGIC = 0x4b484345; // "ECHK" little-endian
+export const RECORD_HEADER_BYTES = 48;
+/** A pack is flushed once it holds this many bytes. */
+export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+
+export const packKey = (id: string): string => `packs/${id.slice(0, 2)}/${id}.pack`;
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/** A stored chunk that reads back wrong (bad hash, bad header) or not at all. */
+export class ChunkUnreadable extends Error {
+  constructor(
+    readonly hash: Buffer,
+    readonly reason: string,
+  ) {
+    super(`chunk ${hash.toString('hex')} is unreadable: ${reason}`);
+  }
+}
+
+/**
+ * Compression where it pays: a cheap sample of the block's byte values decides whether deflate is
+ * worth trying (random data is not), and the result is kept only if it saves an eighth or more.
+ */
+function encode(raw: Buffer): { codec: Codec; stored: Buffer } {
+  const step = Math.max(1, raw.length >>> 8);
+  const seen = new Uint8Array(256);
+  let distinct = 0;
+  for (let i = 0; i < raw.length; i += step) {
+    const byte = raw[i] as number;
+    if (seen[byte] === 0) {
+      seen[byte] = 1;
+      distinct++;
+    }
+  }
+  if (distinct < 128) {
+    const compressed = deflateRawSync(raw, { level: 1 });
+    if (compressed.length <= raw.length - (raw.length >>> 3))
+      return { codec: Codec.DeflateRaw, stored: compressed };
+  }
+  return { codec: Codec.None, stored: raw };
+}
+
+export interface NewChunk extends Omit<ChunkRow, 'refs'> {
+  /** Set while the pack is not yet flushed. */
+  data?: Buffer;
+}
+
+/** Chunks gathered for one pack. Nothing is visible to anyone until flush() and the index commit. */
+export class PackWriter {
+  private parts: Buffer[] = [];
+  private size = PACK_HEADER_BYTES;
+  private readonly chunks = new Map<string, NewChunk>();
+  private packId = randomBytes(16).toString('hex');
+
+  constructor(private readonly objects: ObjectStore) {}
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.chunks.size;
+  }
+
+  has(hash: Buffer): boolean {
+    return this.chunks.has(hash.toString('latin1'));
+  }
+
+  /** Adds the chunk unless this pack already holds it. Returns the bytes it adds to the store. */
+  add(hash: Buffer, kind: ChunkKind, raw: Buffer): number {
+    const key = hash.toString('latin1');
+    if (this.chunks.has(key)) return 0;
+    const { codec, stored } = kind === ChunkKind.Data ? encode(raw) : { codec: Codec.None, stored: raw };
+    const header = Buffer.alloc(RECORD_HEADER_BYTES);
+    header.writeUInt32LE(RECORD_MAGIC, 0);
+    header.writeUInt8(kind, 4);
+    header.writeUInt8(codec, 5);
+    header.writeUInt32LE(raw.length, 8);
+    header.writeUInt32LE(stored.length, 12);
+    hash.copy(header, 16);
+    this.chunks.set(key, {
+      hash,
+      kind,
+      pack: this.packId,
+      offset: this.size + RECORD_HEADER_BYTES,
+      storedLen: stored.length,
+      rawLen: raw.length,
+      codec,
+      data: raw,
+    });
+    this.parts.push(header, stored);
+    this.size += RECORD_HEADER_BYTES + stored.length;
+    return RECORD_HEADER_BYTES + stored.length;
+  }
+
+  /** The raw bytes of a chunk added but not yet flushed. */
+  pending(hash: Buffer): Buffer | undefined {
+    return this.chunks.get(hash.toString('latin1'))?.data;
+  }
+
+  /**
+   * Writes the pack (durably) and returns what the caller must enter in the index, in the same
+   * transaction as whatever refers to these chunks. Starts a new, empty pack.
+   */
+  async flush(): Promise<{ packId: string; bytes: number; chunks: NewChunk[] } | undefined> {
+    if (this.chunks.size === 0) return undefined;
+    const header = Buffer.alloc(PACK_HEADER_BYTES);
+    PACK_MAGIC.copy(header, 0);
+    header.writeUInt32LE(1, 8);
+    const packId = this.packId;
+    const bytes = this.size;
+    // Data chunks' bytes are dropped; pages and roots keep theirs, indexPack reads what they name.
+    const chunks = [...this.chunks.values()].map(({ data, ...rest }) =>
+      rest.kind === ChunkKind.Data ? rest : { ...rest, data },
+    );
+    await this.objects.put(packKey(packId), [header, ...this.parts]);
+    this.parts = [];
+    this.size = PACK_HEADER_BYTES;
+    this.chunks.clear();
+    this.packId = randomBytes(16).toString('hex');
+    return { packId, bytes, chunks };
+  }
+}
+
+/**
+ * Enters a flushed pack in the index: each new chunk with no holders yet, and each new page or
+ * root takes a hold on what it names. Call inside the transaction that also records its use.
+ */
+export function indexPack(
+  db: EngineDb,
+  flushed: { packId: string; bytes: number; chunks: NewChunk[] },
+): void {
+  let live = 0;
+  const created: NewChunk[] = [];
+  for (const chunk of flushed.chunks) {
+    if (!db.insertChunk(chunk)) continue;
+    live += RECORD_HEADER_BYTES + chunk.storedLen;
+    created.push(chunk);
+  }
+  db.insertPack(flushed.packId, flushed.bytes, live);
+  for (const chunk of created) {
+    if (chunk.kind === ChunkKind.Page)
+      for (const hash of decodePage(chunk.data as Buffer).values()) db.addRefs(hash, 1);
+    if (chunk.kind === ChunkKind.Root)
+      for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) db.addRefs(hash, 1);
+  }
+}
+
+export class ChunkStore {
+  constructor(
+    readonly objects: ObjectStore,
+    private readonly db: EngineDb,
+  ) {}
+
+  newPack(): PackWriter {
+    return new PackWriter(this.objects);
+  }
+
+  /** Reads a chunk, checks it against its id, and returns its raw bytes. */
+  async get(hash: Buffer): Promise<Buffer> {
+    const row = this.db.chunk(hash);
+    if (!row) throw new ChunkUnreadable(hash, 'not in the index');
+    return this.read(row);
+  }
+
+  async read(row: ChunkRow): Promise<Buffer> {
+    let stored: Buffer;
+    try {
+      stored = await this.objects.read(packKey(row.pack), row.offset, row.storedLen);
+    } catch (error) {
+      if (error instanceof ObjectMissing) throw new ChunkUnreadable(row.hash, `pack ${row.pack} is missing`);
+      throw new ChunkUnreadable(row.hash, (error as Error).message);
+    }
+    let raw: Buffer;
+    try {
+      raw = row.codec === Codec.DeflateRaw ? inflateRawSync(stored) : stored;
+    } catch {
+      throw new ChunkUnreadable(row.hash, 'does not decompress');
+    }
+    if (raw.length !== row.rawLen || !sha256(raw).equals(row.hash))
+      throw new ChunkUnreadable(row.hash, 'content does not match its hash');
+    return raw;
+  }
+}

@@ -1,0 +1,336 @@
+// The block engine's own index, in its own SQLite file (engine.db) beside the API's metadata: where
+// each chunk lives and how many holders it has, the snapshots' manifests, the volumes' state. Its
+// writes are few and large (one per pack flush), so they never queue behind the API's commits.
+//
+// Reference counts: a data chunk is held once by every page entry naming it; a page by every root
+// and every copy checkpoint naming it; a root by every complete snapshot (a copy shares its source's
+// root) and every copy deriving from it. An object whose count is 0 is garbage; only the garbage
+// collector removes it, and it runs while no copy is looking chunks up (see BlockStore.gcLock).
+import Database from 'better-sqlite3';
+import { applyMigrations, type Migration } from '../sqlite/migrate.js';
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'block engine',
+    sql: `
+CREATE TABLE volumes (
+  disk_id          TEXT PRIMARY KEY,
+  size_bytes       BIGINT NOT NULL,
+  block_size       INTEGER NOT NULL,
+  dirty_gen        INTEGER NOT NULL,
+  base_snapshot    TEXT,
+  restore_snapshot TEXT,
+  restore_root     BLOB,
+  created_ms       BIGINT NOT NULL
+);
+
+CREATE TABLE snapshots (
+  id          TEXT PRIMARY KEY,
+  disk_id     TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  block_size  INTEGER NOT NULL,
+  size_bytes  BIGINT NOT NULL,
+  parent_id   TEXT,
+  parent_root BLOB,
+  pending     BLOB,
+  root        BLOB,
+  data_bytes  BIGINT NOT NULL,
+  added_bytes BIGINT NOT NULL,
+  created_ms  BIGINT NOT NULL
+);
+CREATE INDEX snapshots_by_disk ON snapshots (disk_id);
+
+CREATE TABLE snapshot_pages (
+  snapshot_id TEXT NOT NULL,
+  page        BIGINT NOT NULL,
+  hash        BLOB,
+  PRIMARY KEY (snapshot_id, page)
+);
+
+CREATE TABLE preserved (
+  snapshot_id TEXT NOT NULL,
+  block       BIGINT NOT NULL,
+  cow_offset  BIGINT NOT NULL,
+  PRIMARY KEY (snapshot_id, block)
+);
+
+CREATE TABLE packs (
+  id         TEXT PRIMARY KEY,
+  bytes      BIGINT NOT NULL,
+  live_bytes BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL
+);
+
+CREATE TABLE chunks (
+  hash       BLOB PRIMARY KEY,
+  kind       INTEGER NOT NULL,
+  pack       TEXT NOT NULL,
+  offset     BIGINT NOT NULL,
+  stored_len INTEGER NOT NULL,
+  raw_len    INTEGER NOT NULL,
+  codec      INTEGER NOT NULL,
+  refs       BIGINT NOT NULL
+);
+CREATE INDEX chunks_garbage ON chunks (refs) WHERE refs = 0;
+CREATE INDEX chunks_by_pack ON chunks (pack);
+`,
+  },
+];
+
+export type SnapshotState = 'copying' | 'complete';
+
+export interface VolumeRow {
+  diskId: string;
+  sizeBytes: number;
+  blockSize: number;
+  /** Which dirty-<gen>.bitmap file is the volume's current one. */
+  dirtyGen: number;
+  baseSnapshot: string | null;
+  restoreSnapshot: string | null;
+  restoreRoot: Buffer | null;
+}
+
+export interface SnapshotRow {
+  id: string;
+  diskId: string;
+  state: SnapshotState;
+  blockSize: number;
+  sizeBytes: number;
+  parentId: string | null;
+  parentRoot: Buffer | null;
+  /** The blocks to copy (run-encoded bitmap), fixed when the snapshot was frozen. */
+  pending: Buffer | null;
+  root: Buffer | null;
+  dataBytes: number;
+  addedBytes: number;
+}
+
+export interface ChunkRow {
+  hash: Buffer;
+  kind: number;
+  pack: string;
+  offset: number;
+  storedLen: number;
+  rawLen: number;
+  codec: number;
+  refs: number;
+}
+
+const VOLUME_COLUMNS =
+  'disk_id AS diskId, size_bytes AS sizeBytes, block_size AS blockSize, dirty_gen AS dirtyGen, base_snapshot AS baseSnapshot, restore_snapshot AS restoreSnapshot, restore_root AS restoreRoot';
+const SNAPSHOT_COLUMNS =
+  'id, disk_id AS diskId, state, block_size AS blockSize, size_bytes AS sizeBytes, parent_id AS parentId, parent_root AS parentRoot, pending, root, data_bytes AS dataBytes, added_bytes AS addedBytes';
+const CHUNK_COLUMNS = 'hash, kind, pack, offset, stored_len AS storedLen, raw_len AS rawLen, codec, refs';
+
+export class EngineDb {
+  readonly db: Database.Database;
+  private readonly s;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    applyMigrations(this.db, MIGRATIONS);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      volume: p(`SELECT ${VOLUME_COLUMNS} FROM volumes WHERE disk_id = ?`),
+      volumes: p(`SELECT ${VOLUME_COLUMNS} FROM volumes`),
+      insertVolume: p(
+        'INSERT INTO volumes (disk_id, size_bytes, block_size, dirty_gen, base_snapshot, restore_snapshot, restore_root, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateVolume: p(
+        'UPDATE volumes SET size_bytes = ?, dirty_gen = ?, base_snapshot = ?, restore_snapshot = ?, restore_root = ? WHERE disk_id = ?',
+      ),
+      deleteVolume: p('DELETE FROM volumes WHERE disk_id = ?'),
+      snapshot: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`),
+      snapshots: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots`),
+      snapshotsOfDisk: p(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE disk_id = ? AND state <> 'complete'`,
+      ),
+      childrenOf: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE parent_id = ? AND state <> 'complete'`),
+      insertSnapshot: p(
+        'INSERT INTO snapshots (id, disk_id, state, block_size, size_bytes, parent_id, parent_root, pending, root, data_bytes, added_bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateSnapshot: p(
+        'UPDATE snapshots SET state = ?, parent_id = ?, parent_root = ?, pending = ?, root = ?, data_bytes = ?, added_bytes = ? WHERE id = ?',
+      ),
+      deleteSnapshot: p('DELETE FROM snapshots WHERE id = ?'),
+      pages: p('SELECT page, hash FROM snapshot_pages WHERE snapshot_id = ? ORDER BY page'),
+      insertPage: p('INSERT INTO snapshot_pages (snapshot_id, page, hash) VALUES (?, ?, ?)'),
+      deletePages: p('DELETE FROM snapshot_pages WHERE snapshot_id = ?'),
+      preserved: p('SELECT block, cow_offset AS cowOffset FROM preserved WHERE snapshot_id = ?'),
+      insertPreserved: p('INSERT OR IGNORE INTO preserved (snapshot_id, block, cow_offset) VALUES (?, ?, ?)'),
+      deletePreserved: p('DELETE FROM preserved WHERE snapshot_id = ?'),
+      chunk: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE hash = ?`),
+      hasChunk: p('SELECT 1 FROM chunks WHERE hash = ?').pluck(),
+      insertChunk: p(
+        'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (hash) DO NOTHING',
+      ),
+      addRefs: p('UPDATE chunks SET refs = refs + ? WHERE hash = ?'),
+      moveChunk: p('UPDATE chunks SET pack = ?, offset = ? WHERE hash = ?'),
+      garbage: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE refs = 0 LIMIT 512`),
+      deleteChunk: p('DELETE FROM chunks WHERE hash = ?'),
+      chunksInPack: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE pack = ? ORDER BY offset`),
+      allChunks: p(`SELECT ${CHUNK_COLUMNS} FROM chunks ORDER BY pack, offset`),
+      insertPack: p('INSERT INTO packs (id, bytes, live_bytes, created_ms) VALUES (?, ?, ?, ?)'),
+      packLive: p('UPDATE packs SET live_bytes = live_bytes + ? WHERE id = ?'),
+      packs: p('SELECT id, bytes, live_bytes AS liveBytes FROM packs'),
+      deletePack: p('DELETE FROM packs WHERE id = ?'),
+      storedBytes: p('SELECT COALESCE(SUM(bytes), 0) FROM packs').pluck(),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  volume(diskId: string): VolumeRow | undefined {
+    return this.s.volume.get(diskId) as VolumeRow | undefined;
+  }
+  volumes(): VolumeRow[] {
+    return this.s.volumes.all() as VolumeRow[];
+  }
+  insertVolume(v: VolumeRow): void {
+    this.s.insertVolume.run(
+      v.diskId,
+      v.sizeBytes,
+      v.blockSize,
+      v.dirtyGen,
+      v.baseSnapshot,
+      v.restoreSnapshot,
+      v.restoreRoot,
+      Date.now(),
+    );
+  }
+  updateVolume(v: VolumeRow): void {
+    this.s.updateVolume.run(
+      v.sizeBytes,
+      v.dirtyGen,
+      v.baseSnapshot,
+      v.restoreSnapshot,
+      v.restoreRoot,
+      v.diskId,
+    );
+  }
+  deleteVolume(diskId: string): void {
+    this.s.deleteVolume.run(diskId);
+  }
+
+  snapshot(id: string): SnapshotRow | undefined {
+    return this.s.snapshot.get(id) as SnapshotRow | undefined;
+  }
+  snapshots(): SnapshotRow[] {
+    return this.s.snapshots.all() as SnapshotRow[];
+  }
+  /** Snapshots of the disk still being copied. */
+  pendingSnapshotsOf(diskId: string): SnapshotRow[] {
+    return this.s.snapshotsOfDisk.all(diskId) as SnapshotRow[];
+  }
+  pendingChildrenOf(id: string): SnapshotRow[] {
+    return this.s.childrenOf.all(id) as SnapshotRow[];
+  }
+  insertSnapshot(r: SnapshotRow): void {
+    this.s.insertSnapshot.run(
+      r.id,
+      r.diskId,
+      r.state,
+      r.blockSize,
+      r.sizeBytes,
+      r.parentId,
+      r.parentRoot,
+      r.pending,
+      r.root,
+      r.dataBytes,
+      r.addedBytes,
+      Date.now(),
+    );
+  }
+  updateSnapshot(r: SnapshotRow): void {
+    this.s.updateSnapshot.run(
+      r.state,
+      r.parentId,
+      r.parentRoot,
+      r.pending,
+      r.root,
+      r.dataBytes,
+      r.addedBytes,
+      r.id,
+    );
+  }
+  deleteSnapshot(id: string): void {
+    this.s.deleteSnapshot.run(id);
+  }
+
+  /** The pages a copy has checkpointed; a null hash is a page that became empty. */
+  checkpointedPages(snapshotId: string): { page: number; hash: Buffer | null }[] {
+    return this.s.pages.all(snapshotId) as { page: number; hash: Buffer | null }[];
+  }
+  insertCheckpointedPage(snapshotId: string, page: number, hash: Buffer | null): void {
+    this.s.insertPage.run(snapshotId, page, hash);
+  }
+  deleteCheckpointedPages(snapshotId: string): void {
+    this.s.deletePages.run(snapshotId);
+  }
+
+  preserved(snapshotId: string): { block: number; cowOffset: number }[] {
+    return this.s.preserved.all(snapshotId) as { block: number; cowOffset: number }[];
+  }
+  insertPreserved(snapshotId: string, block: number, cowOffset: number): void {
+    this.s.insertPreserved.run(snapshotId, block, cowOffset);
+  }
+  deletePreserved(snapshotId: string): void {
+    this.s.deletePreserved.run(snapshotId);
+  }
+
+  chunk(hash: Buffer): ChunkRow | undefined {
+    return this.s.chunk.get(hash) as ChunkRow | undefined;
+  }
+  hasChunk(hash: Buffer): boolean {
+    return this.s.hasChunk.get(hash) !== undefined;
+  }
+  insertChunk(c: Omit<ChunkRow, 'refs'>): boolean {
+    return (
+      this.s.insertChunk.run(c.hash, c.kind, c.pack, c.offset, c.storedLen, c.rawLen, c.codec).changes > 0
+    );
+  }
+  addRefs(hash: Buffer, delta: number): void {
+    this.s.addRefs.run(delta, hash);
+  }
+  moveChunk(hash: Buffer, pack: string, offset: number): void {
+    this.s.moveChunk.run(pack, offset, hash);
+  }
+  garbage(): ChunkRow[] {
+    return this.s.garbage.all() as ChunkRow[];
+  }
+  deleteChunk(hash: Buffer): void {
+    this.s.deleteChunk.run(hash);
+  }
+  chunksInPack(pack: string): ChunkRow[] {
+    return this.s.chunksInPack.all(pack) as ChunkRow[];
+  }
+  *allChunks(): Generator<ChunkRow> {
+    yield* this.s.allChunks.iterate() as IterableIterator<ChunkRow>;
+  }
+
+  insertPack(id: string, bytes: number, liveBytes: number): void {
+    this.s.insertPack.run(id, bytes, liveBytes, Date.now());
+  }
+  addPackLive(id: string, delta: number): void {
+    this.s.packLive.run(delta, id);
+  }
+  packs(): { id: string; bytes: number; liveBytes: number }[] {
+    return this.s.packs.all() as { id: string; bytes: number; liveBytes: number }[];
+  }
+  deletePack(id: string): void {
+    this.s.deletePack.run(id);
+  }
+  storedBytes(): number {
+    return this.s.storedBytes.get() as number;
+  }
+}
