@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
 import { DiskService } from './domain/disks.js';
-import { JobRunner, jobHandlers } from './domain/jobs.js';
+import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
 import { RegionCatalog } from './domain/region-catalog.js';
 import { SnapshotService } from './domain/snapshots.js';
@@ -15,7 +15,7 @@ import { NonceCache } from './protocol/nonce-cache.js';
 import { RpcDispatcher } from './protocol/rpc-dispatcher.js';
 import { createHttpServer } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
-import { MetadataOnlyEngine } from './storage/engine/metadata-only-engine.js';
+import { BlockStore } from './storage/engine/block-store.js';
 import { SqliteRepository } from './storage/sqlite/sqlite-repository.js';
 
 const TIMESTAMP_WINDOW_MS = 15 * 60 * 1000;
@@ -48,12 +48,24 @@ export async function createEnsnap(
     'root',
   );
 
-  const engine = new MetadataOnlyEngine();
+  const engine = new BlockStore({
+    dataDir: config.dataDir,
+    log: (event, message) => log.warn(event, message),
+  });
+  await engine.open();
   const regions = new RegionCatalog(config.regions);
   const jobs = new JobRunner(
     repo,
     jobHandlers(repo, engine),
-    { concurrency: config.jobConcurrency, pollMs: 1000, leaseMs: 60_000, maxAttempts: 5, retryDelayMs: 1000 },
+    jobGiveUp(repo, engine),
+    {
+      concurrency: config.jobConcurrency,
+      pollMs: 1000,
+      leaseMs: 60_000,
+      maxAttempts: 5,
+      retryDelayMs: 1000,
+      waitDelayMs: 100,
+    },
     (event, message) => log.warn(event, message),
   );
   const waker = { wake: () => jobs.wake() };
@@ -99,6 +111,7 @@ export async function createEnsnap(
       closed ??= (async () => {
         await http.close();
         await jobs.stop();
+        await engine.close();
         repo.close();
       })();
       return closed;

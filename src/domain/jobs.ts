@@ -3,15 +3,37 @@
 // or a shutdown simply runs again. Failures are data: the error stays in the job's row and, after
 // the last attempt, in the snapshot (status error).
 import type { Job, JobKind } from './model.js';
-import type { BlockEngine, JobEffect, JobWaker, MetadataRepository } from './ports.js';
+import {
+  EngineNotReady,
+  type BlockEngine,
+  type JobEffect,
+  type JobWaker,
+  type MetadataRepository,
+} from './ports.js';
 
 /** Thrown by a handler that cannot proceed yet; the job is retried later without counting an attempt. */
 export class NotYet extends Error {}
 
+/** After a snapshot job's last attempt: the snapshot ends in error and the engine lets it go. */
+export function jobGiveUp(repo: MetadataRepository, engine: JobEngine) {
+  return async (job: Job, message: string): Promise<void> => {
+    if (job.kind === 'snapshot.create' || job.kind === 'snapshot.share') {
+      await engine.abandonSnapshot(job.resourceId);
+      await repo.markSnapshotError(job.resourceId, message);
+    }
+  };
+}
+
 /** Runs a job; what it returns is written together with the job's completion. */
 type Handler = (job: Job, signal: AbortSignal) => Promise<JobEffect | undefined>;
 
-export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Record<JobKind, Handler> {
+/** What the jobs need of the block engine. */
+export type JobEngine = Pick<
+  BlockEngine,
+  'beginSnapshot' | 'copySnapshot' | 'abandonSnapshot' | 'shareSnapshot' | 'deleteSnapshot' | 'deleteVolume'
+>;
+
+export function jobHandlers(repo: MetadataRepository, engine: JobEngine): Record<JobKind, Handler> {
   return {
     'snapshot.create': async (job, signal) => {
       const snapshot = await repo.getSnapshot(job.accountId, job.resourceId);
@@ -20,7 +42,6 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
       let reported = snapshot.progress;
       await engine.copySnapshot(
         snapshot.id,
-        snapshot.diskId,
         async (fraction) => {
           // Progress is persisted in whole percent, at most 99 until the snapshot is available;
           // the end of the copy is not written apart: the job's completion sets 100.
@@ -32,6 +53,12 @@ export function jobHandlers(repo: MetadataRepository, engine: BlockEngine): Reco
         },
         signal,
       );
+      return { type: 'snapshot-available', snapshotId: snapshot.id };
+    },
+    'snapshot.share': async (job) => {
+      const snapshot = await repo.getSnapshot(job.accountId, job.resourceId);
+      if (!snapshot || snapshot.status !== 'creating') return undefined;
+      await engine.shareSnapshot(snapshot.sourceSnapshotId, snapshot.id);
       return { type: 'snapshot-available', snapshotId: snapshot.id };
     },
     'snapshot.delete': async (job) => {
@@ -54,6 +81,8 @@ export interface JobRunnerOptions {
   leaseMs: number;
   maxAttempts: number;
   retryDelayMs: number;
+  /** How soon a job that could not proceed yet (NotYet) is tried again. */
+  waitDelayMs: number;
 }
 
 export class JobRunner implements JobWaker {
@@ -66,6 +95,7 @@ export class JobRunner implements JobWaker {
   constructor(
     private readonly repo: MetadataRepository,
     private readonly handlers: Record<JobKind, Handler>,
+    private readonly giveUp: (job: Job, message: string) => Promise<void>,
     private readonly options: JobRunnerOptions,
     private readonly log: (event: Record<string, unknown>, message: string) => void,
   ) {}
@@ -139,14 +169,15 @@ export class JobRunner implements JobWaker {
         if (signal.aborted) {
           // Shutdown: checkpoint (progress is already persisted) and hand the job back.
           await this.repo.releaseJob(job.id, Date.now(), { failed: false, message: job.lastError });
-        } else if (error instanceof NotYet) {
-          await this.repo.releaseJob(job.id, Date.now() + this.options.retryDelayMs, {
+        } else if (error instanceof NotYet || error instanceof EngineNotReady) {
+          await this.repo.releaseJob(job.id, Date.now() + this.options.waitDelayMs, {
             failed: false,
             message,
           });
+          setTimeout(() => this.wake(), this.options.waitDelayMs).unref();
         } else if (job.attempts + 1 >= this.options.maxAttempts) {
           this.log({ jobId: job.id, kind: job.kind, resourceId: job.resourceId, err: message }, 'job failed');
-          if (job.kind === 'snapshot.create') await this.repo.markSnapshotError(job.resourceId, message);
+          await this.giveUp(job, message);
           await this.repo.failJob(job.id, message);
         } else {
           const delay = this.options.retryDelayMs * 2 ** job.attempts;

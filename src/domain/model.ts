@@ -54,7 +54,7 @@ export interface Order {
   createdMs: number;
 }
 
-export type JobKind = 'snapshot.create' | 'snapshot.delete' | 'disk.delete';
+export type JobKind = 'snapshot.create' | 'snapshot.share' | 'snapshot.delete' | 'disk.delete';
 
 export interface Job {
   id: number;

@@ -66,27 +66,60 @@ export interface MetadataRepository {
   countJobs(kind?: JobKind): Promise<{ queued: number; running: number }>;
 }
 
+/** A byte range of a disk or snapshot that may hold data; the rest reads as zeros. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface VerifyReport {
+  chunks: number;
+  bytes: number;
+  snapshots: number;
+  /** Each damaged or missing object, with the snapshots whose data it affects. */
+  problems: { what: string; snapshots: string[] }[];
+}
+
+/** The engine cannot do this yet (a snapshot it derives from is still being copied): retry later. */
+export class EngineNotReady extends Error {}
+/** The engine refuses: the volume or snapshot is not in a state that allows it. */
+export class EngineConflict extends Error {}
+/** Stored data reads back wrong or not at all: never served, always reported. */
+export class EngineDataUnreadable extends Error {}
+
 /**
- * The block engine as the domain uses it. Every method is idempotent, because a job that was
- * interrupted runs again from its start.
+ * The block engine as the domain uses it. Volumes are disks' contents; snapshots are immutable
+ * manifests of chunks. Every method that a job calls is idempotent, because an interrupted job
+ * runs again.
  */
 export interface BlockEngine {
   readonly name: string;
-  /** Whether snapshots copy real data (the coverage table reports it). */
-  readonly storesData: boolean;
-  /** A new volume, empty or with the contents of an available snapshot. */
+  /** A new volume, empty or with the contents of a complete snapshot. */
   createVolume(diskId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void>;
   deleteVolume(diskId: string): Promise<void>;
+  resizeVolume(diskId: string, sizeBytes: number): Promise<void>;
+  /** The volume's content becomes the snapshot's. */
+  resetVolume(diskId: string, snapshotId: string): Promise<void>;
+  /** Durable when it resolves. */
+  writeVolume(diskId: string, offset: number, data: Uint8Array): Promise<void>;
+  readVolume(diskId: string, offset: number, length: number): Promise<Buffer>;
+  volumeExtents(diskId: string): Promise<Extent[]>;
   /** Fixes the snapshot's point in time. A second call for the same snapshot changes nothing. */
   beginSnapshot(snapshotId: string, diskId: string): Promise<void>;
   /** Copies what changed since the disk's previous snapshot, reporting progress 0..1. */
   copySnapshot(
     snapshotId: string,
-    diskId: string,
     onProgress: (fraction: number) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void>;
+  /** A snapshot whose copy failed for good: its changes go back to the disk's next snapshot. */
+  abandonSnapshot(snapshotId: string): Promise<void>;
+  /** A new snapshot with the same content as a complete one, sharing its chunks. */
+  shareSnapshot(sourceSnapshotId: string, newSnapshotId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
+  readSnapshot(snapshotId: string, offset: number, length: number): Promise<Buffer>;
+  snapshotExtents(snapshotId: string): Promise<Extent[]>;
+  verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport>;
 }
 
 /** Tells the job runner that a job was queued, so it need not wait for its next poll. */

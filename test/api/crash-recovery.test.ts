@@ -105,7 +105,10 @@ describe('crash and restart', () => {
         failures++;
       }
     });
-    await new Promise((r) => setTimeout(r, 80));
+    // The kill lands once answers have started coming back, while the burst is still arriving.
+    const deadline = Date.now() + 5000;
+    while (acknowledged.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
     await kill(first, 'SIGKILL');
     await Promise.all(burst);
     assert.ok(acknowledged.length > 0, 'some requests were answered before the kill');

@@ -6,7 +6,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BlockStore, NotReady } from '../../src/storage/engine/block-store.js';
+import { EngineNotReady } from '../../src/domain/ports.js';
+import { BlockStore } from '../../src/storage/engine/block-store.js';
 import { packKey } from '../../src/storage/engine/chunk-store.js';
 
 const BS = 16 * 1024;
@@ -77,7 +78,7 @@ describe('block store', () => {
     await store.beginSnapshot('s-c1', 'd-c');
     await store.writeVolume('d-c', 2 * MiB, randomBytes(MiB));
     await store.beginSnapshot('s-c2', 'd-c');
-    await assert.rejects(store.copySnapshot('s-c2', noProgress, never), NotReady);
+    await assert.rejects(store.copySnapshot('s-c2', noProgress, never), EngineNotReady);
     await store.copySnapshot('s-c1', noProgress, never);
     await store.copySnapshot('s-c2', noProgress, never);
     assert.equal(sha(await readAll(store, 's-c2', 4 * MiB)), sha(await store.readVolume('d-c', 0, 4 * MiB)));

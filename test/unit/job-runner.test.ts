@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { JobRunner, jobHandlers } from '../../src/domain/jobs.js';
-import type { BlockEngine } from '../../src/domain/ports.js';
+import { JobRunner, jobGiveUp, jobHandlers, type JobEngine } from '../../src/domain/jobs.js';
 import { SqliteRepository } from '../../src/storage/sqlite/sqlite-repository.js';
 
 const dirs: string[] = [];
@@ -22,14 +21,13 @@ function dbFile(): string {
 function slowEngine(failWith?: string) {
   let release: () => void = () => {};
   const copies: string[] = [];
-  const engine: BlockEngine = {
-    name: 'test',
-    storesData: false,
-    async createVolume() {},
+  const engine: JobEngine = {
     async deleteVolume() {},
     async beginSnapshot() {},
     async deleteSnapshot() {},
-    async copySnapshot(snapshotId, _disk, onProgress, signal) {
+    async abandonSnapshot() {},
+    async shareSnapshot() {},
+    async copySnapshot(snapshotId, onProgress, signal) {
       copies.push(snapshotId);
       await onProgress(0.5);
       if (failWith) throw new Error(failWith);
@@ -43,7 +41,14 @@ function slowEngine(failWith?: string) {
   return { engine, copies, release: () => release() };
 }
 
-const OPTIONS = { concurrency: 2, pollMs: 20, leaseMs: 60_000, maxAttempts: 3, retryDelayMs: 1 };
+const OPTIONS = {
+  concurrency: 2,
+  pollMs: 20,
+  leaseMs: 60_000,
+  maxAttempts: 3,
+  retryDelayMs: 1,
+  waitDelayMs: 1,
+};
 const ACCOUNT = '1000000000000001';
 
 async function seed(repo: SqliteRepository): Promise<string> {
@@ -113,7 +118,13 @@ describe('job runner', () => {
     let repo = new SqliteRepository(file);
     const id = await seed(repo);
     const first = slowEngine();
-    const runner = new JobRunner(repo, jobHandlers(repo, first.engine), OPTIONS, () => {});
+    const runner = new JobRunner(
+      repo,
+      jobHandlers(repo, first.engine),
+      jobGiveUp(repo, first.engine),
+      OPTIONS,
+      () => {},
+    );
     await runner.start();
     await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.progress === 50);
     await runner.stop();
@@ -122,7 +133,13 @@ describe('job runner', () => {
 
     repo = new SqliteRepository(file);
     const second = slowEngine();
-    const again = new JobRunner(repo, jobHandlers(repo, second.engine), OPTIONS, () => {});
+    const again = new JobRunner(
+      repo,
+      jobHandlers(repo, second.engine),
+      jobGiveUp(repo, second.engine),
+      OPTIONS,
+      () => {},
+    );
     await again.start();
     await until(async () => second.copies.length === 1);
     second.release();
@@ -146,7 +163,13 @@ describe('job runner', () => {
 
     const repo = new SqliteRepository(file);
     const engine = slowEngine();
-    const runner = new JobRunner(repo, jobHandlers(repo, engine.engine), OPTIONS, () => {});
+    const runner = new JobRunner(
+      repo,
+      jobHandlers(repo, engine.engine),
+      jobGiveUp(repo, engine.engine),
+      OPTIONS,
+      () => {},
+    );
     await runner.start();
     await until(async () => engine.copies.length === 1);
     engine.release();
@@ -159,7 +182,13 @@ describe('job runner', () => {
     const repo = new SqliteRepository(dbFile());
     const id = await seed(repo);
     const engine = slowEngine('chunk store unreachable');
-    const runner = new JobRunner(repo, jobHandlers(repo, engine.engine), OPTIONS, () => {});
+    const runner = new JobRunner(
+      repo,
+      jobHandlers(repo, engine.engine),
+      jobGiveUp(repo, engine.engine),
+      OPTIONS,
+      () => {},
+    );
     await runner.start();
     await until(async () => (await repo.getSnapshot(ACCOUNT, id))?.status === 'error');
     assert.equal(engine.copies.length, OPTIONS.maxAttempts);

@@ -13,10 +13,7 @@ export default defineOperation({
     Description: string(isValidDescription),
     InstanceBillingCycle: ignored(),
   },
-  coverage: {
-    status: 'partial',
-    missing: 'the snapshot job moves no data until the block engine lands (metadata-only engine)',
-  },
+  coverage: { status: 'complete' },
   async handle(ctx, input) {
     const { snapshotId, orderId } = await ctx.snapshots.create(ctx.caller, {
       diskId: input.DiskId,

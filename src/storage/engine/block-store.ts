@@ -4,6 +4,7 @@
 // what is durable when the engine opens again.
 import { Semaphore } from 'async-mutex';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Bitmap } from './bitmap.js';
 import {
@@ -29,35 +30,24 @@ import {
   type Root,
 } from './manifest.js';
 import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
-import { cowFile, dirtyFile, Volume, type CopyGuard, type Extent } from './volume.js';
+import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
+import {
+  EngineConflict,
+  EngineNotReady,
+  type BlockEngine,
+  type Extent,
+  type VerifyReport,
+} from '../../domain/ports.js';
 
 export const DEFAULT_BLOCK_SIZE = 16 * 1024;
 const READ_RUN_BLOCKS = 256;
 const CHECKPOINT_MS = 1000;
 const GC_EXCLUSIVE = 1_000_000;
 
-/** The copy cannot start yet: the snapshot it derives from is still being copied. */
-export class NotReady extends Error {}
-/** A request the engine refuses because of the state of the volume or snapshot. */
-export class EngineConflict extends Error {}
-
 export interface BlockStoreOptions {
   dataDir: string;
   blockSize?: number;
   log?: (event: Record<string, unknown>, message: string) => void;
-}
-
-export interface VerifyProblem {
-  what: string;
-  /** The snapshots whose data this problem affects. */
-  snapshots: string[];
-}
-
-export interface VerifyReport {
-  chunks: number;
-  bytes: number;
-  snapshots: number;
-  problems: VerifyProblem[];
 }
 
 const ZERO_BLOCKS = new Map<number, Buffer>();
@@ -73,13 +63,20 @@ const emptyRoot = (blockSize: number, sizeBytes: number): Root => ({
   pages: new Map(),
 });
 
-export class BlockStore {
+export class BlockStore implements BlockEngine {
+  readonly name = 'local';
   readonly db: EngineDb;
   readonly chunks: ChunkStore;
   private readonly objects: LocalDirectoryStore;
   private readonly volumes = new Map<string, Promise<Volume>>();
   /** Copies hold it shared while they look chunks up; the garbage collector holds it alone. */
   private readonly gcLock = new Semaphore(GC_EXCLUSIVE);
+  private readonly freezes = new Map<
+    Volume,
+    { snapshotId: string; resolve: () => void; reject: (e: unknown) => void }[]
+  >();
+  /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
+  private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning: Promise<void> | undefined;
   private readonly blockSize: number;
@@ -141,11 +138,15 @@ export class BlockStore {
     if (!volume) {
       const row = this.db.volume(diskId);
       if (!row) throw new EngineConflict(`volume ${diskId} does not exist`);
-      volume = Volume.open(diskId, this.volumeDir(diskId), row, (snapshotId, entries) =>
-        this.db.transaction(() => {
-          for (const [block, at] of entries) this.db.insertPreserved(snapshotId, block, at);
-        }),
-      );
+      volume = Volume.open(diskId, this.volumeDir(diskId), row, {
+        recordPreserved: async (snapshotId, entries) => {
+          this.db.transaction(() => {
+            for (const [block, at] of entries) this.db.insertPreserved(snapshotId, block, at);
+          });
+          await this.db.sync();
+        },
+        syncMetadata: () => this.db.sync(),
+      });
       volume.catch(() => this.volumes.delete(diskId));
       this.volumes.set(diskId, volume);
     }
@@ -177,6 +178,7 @@ export class BlockStore {
       this.db.insertVolume(row);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
     });
+    await this.db.sync();
     if (source) await this.fill(await this.volume(diskId), row);
   }
 
@@ -193,6 +195,7 @@ export class BlockStore {
         this.db.addRefs(source.root as Buffer, 1);
         if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
       });
+      await this.db.sync();
       await this.fill(volume, restoring);
     });
     this.scheduleGc();
@@ -204,6 +207,7 @@ export class BlockStore {
     await volume.grow(sizeBytes);
     const row = this.db.volume(diskId) as VolumeRow;
     this.db.updateVolume({ ...row, sizeBytes });
+    await this.db.sync();
   }
 
   /** Removes the volume. Its snapshots stay; ones still being copied must finish first. */
@@ -211,7 +215,7 @@ export class BlockStore {
     const row = this.db.volume(diskId);
     if (!row) return;
     if (this.db.pendingSnapshotsOf(diskId).length > 0)
-      throw new NotReady('snapshots of the disk are in progress');
+      throw new EngineNotReady('snapshots of the disk are in progress');
     const volume = this.volumes.get(diskId);
     this.volumes.delete(diskId);
     if (volume) await (await volume).close().catch(() => undefined);
@@ -219,6 +223,7 @@ export class BlockStore {
       this.db.deleteVolume(diskId);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
     });
+    await this.db.sync();
     await rm(this.volumeDir(diskId), { recursive: true, force: true });
     this.scheduleGc();
   }
@@ -259,6 +264,7 @@ export class BlockStore {
       });
       this.db.addRefs(row.restoreRoot as Buffer, -1);
     });
+    await this.db.sync();
   }
 
   // --- snapshots ---------------------------------------------------------------------------
@@ -282,45 +288,111 @@ export class BlockStore {
   async beginSnapshot(snapshotId: string, diskId: string): Promise<void> {
     if (this.db.snapshot(snapshotId)) return;
     const volume = await this.volume(diskId);
+    await new Promise<void>((resolve, reject) => {
+      const batch = this.freezes.get(volume);
+      if (batch) {
+        batch.push({ snapshotId, resolve, reject });
+      } else {
+        this.freezes.set(volume, [{ snapshotId, resolve, reject }]);
+        void this.freezeBatch(volume);
+      }
+    });
+  }
+
+  /**
+   * Snapshots of one disk requested together share one freeze (one new dirty map, one commit):
+   * the first takes the changed blocks, each later one derives from the one before with nothing
+   * changed in between, which is exactly what happened.
+   */
+  private async freezeBatch(volume: Volume): Promise<void> {
     await volume.lock.runExclusive(async () => {
-      if (this.db.snapshot(snapshotId)) return;
-      const vrow = this.db.volume(diskId) as VolumeRow;
-      const parent = vrow.baseSnapshot ? this.db.snapshot(vrow.baseSnapshot) : undefined;
-      const pending = volume.dirty.map.copy();
-      if (!parent) pending.or(volume.allocated.map);
-      const next = await volume.newDirtyGeneration();
-      const row: SnapshotRow = {
-        id: snapshotId,
-        diskId,
-        state: 'copying',
-        blockSize: volume.blockSize,
-        sizeBytes: volume.sizeBytes,
-        parentId: parent?.id ?? null,
-        parentRoot: parent?.state === 'complete' ? parent.root : null,
-        pending: pending.toRuns(),
-        root: null,
-        dataBytes: 0,
-        addedBytes: 0,
-      };
+      const batch = this.freezes.get(volume) ?? [];
+      this.freezes.delete(volume);
       try {
-        this.db.transaction(() => {
-          this.db.insertSnapshot(row);
-          if (row.parentRoot) this.db.addRefs(row.parentRoot, 1);
-          this.db.updateVolume({ ...vrow, dirtyGen: next.gen, baseSnapshot: snapshotId });
-        });
+        await this.freeze(
+          volume,
+          [...new Set(batch.map((b) => b.snapshotId))].filter((id) => !this.db.snapshot(id)),
+        );
+        batch.forEach((b) => b.resolve());
       } catch (error) {
+        batch.forEach((b) => b.reject(error));
+      }
+    });
+  }
+
+  private async freeze(volume: Volume, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const vrow = this.db.volume(volume.diskId) as VolumeRow;
+    const parent = vrow.baseSnapshot ? this.db.snapshot(vrow.baseSnapshot) : undefined;
+    const first = ids[0] as string;
+    const row = (id: string): SnapshotRow => ({
+      id,
+      diskId: volume.diskId,
+      state: 'copying',
+      blockSize: volume.blockSize,
+      sizeBytes: volume.sizeBytes,
+      parentId: null,
+      parentRoot: null,
+      pending: Buffer.alloc(0),
+      root: null,
+      dataBytes: 0,
+      addedBytes: 0,
+    });
+
+    if (parent && volume.dirty.map.count() === 0) {
+      // Nothing written since the previous snapshot: these are the same content. No copy, and
+      // no flush now: the commit is made durable before the next write to the volume (the only
+      // thing that could make a re-freeze after a crash differ).
+      this.db.transaction(() => {
+        for (const id of ids) {
+          if (parent.state === 'complete') {
+            this.db.insertSnapshot({
+              ...row(id),
+              state: 'complete',
+              root: parent.root,
+              dataBytes: parent.dataBytes,
+            });
+            this.db.addRefs(parent.root as Buffer, 1);
+          } else {
+            this.db.insertSnapshot({ ...row(id), parentId: parent.id });
+          }
+        }
+      });
+      volume.unsyncedFreeze = true;
+      return;
+    }
+
+    const pending = volume.dirty.map.copy();
+    if (!parent) pending.or(volume.allocated.map);
+    const next = volume.dirty.map.count() > 0 ? await volume.newDirtyGeneration() : undefined;
+    try {
+      this.db.transaction(() => {
+        this.db.insertSnapshot({
+          ...row(first),
+          parentId: parent?.id ?? null,
+          parentRoot: parent?.state === 'complete' ? parent.root : null,
+          pending: pending.toRuns(),
+        });
+        if (parent?.state === 'complete') this.db.addRefs(parent.root as Buffer, 1);
+        // Later snapshots of the same instant have the first one's content.
+        for (const id of ids.slice(1)) this.db.insertSnapshot({ ...row(id), parentId: first });
+        this.db.updateVolume({ ...vrow, dirtyGen: next?.gen ?? vrow.dirtyGen, baseSnapshot: first });
+      });
+      await this.db.sync();
+    } catch (error) {
+      if (next) {
         await next.file.close();
         await rm(path.join(volume.dir, dirtyFile(next.gen)), { force: true });
-        throw error;
       }
-      await volume.adoptDirty(next);
-      volume.guards.set(snapshotId, {
-        snapshotId,
-        pending,
-        donePages: new Set(),
-        preserved: new Map(),
-        cowSize: 0,
-      });
+      throw error;
+    }
+    if (next) await volume.adoptDirty(next);
+    volume.guards.set(first, {
+      snapshotId: first,
+      pending,
+      donePages: new Set(),
+      preserved: new Map(),
+      cowSize: 0,
     });
   }
 
@@ -356,10 +428,16 @@ export class BlockStore {
     if (!row) throw new EngineConflict(`snapshot ${snapshotId} was never begun`);
     if (row.state === 'complete') return;
     if (row.parentId && !row.parentRoot) {
-      const parent = this.db.snapshot(row.parentId);
+      let parent = this.db.snapshot(row.parentId);
+      const running = this.copies.get(row.parentId);
+      if (parent?.state === 'copying' && running) {
+        // The previous snapshot of the disk is copying right now: wait a little for it.
+        await Promise.race([running.catch(() => undefined), sleep(2000, undefined, { signal })]);
+        parent = this.db.snapshot(row.parentId);
+      }
       if (!parent) throw new EngineConflict('the snapshot this one derives from failed');
       if (parent.state !== 'complete')
-        throw new NotReady('the previous snapshot of the disk is still being copied');
+        throw new EngineNotReady('the previous snapshot of the disk is still being copied');
       row = { ...row, parentRoot: parent.root };
       const held = row;
       this.db.transaction(() => {
@@ -367,13 +445,31 @@ export class BlockStore {
         this.db.addRefs(held.parentRoot as Buffer, 1);
       });
     }
+    if (row.parentRoot && (row.pending?.length ?? 0) === 0) {
+      // Nothing changed since the previous snapshot: the same manifest (its hold moves over).
+      const same = {
+        ...row,
+        state: 'complete' as const,
+        root: row.parentRoot,
+        parentRoot: null,
+        pending: null,
+      };
+      same.dataBytes = this.db.snapshot(row.parentId as string)?.dataBytes ?? 0;
+      this.db.updateSnapshot(same);
+      await this.db.sync();
+      await onProgress(1);
+      return;
+    }
     const volume = await this.volume(row.diskId);
     await this.guard(volume, row);
     const guard = volume.guards.get(snapshotId) as CopyGuard;
     await this.gcLock.acquire(1);
+    const copy = this.copyBlocks(row, volume, guard, onProgress, signal);
+    this.copies.set(snapshotId, copy);
     try {
-      await this.copyBlocks(row, volume, guard, onProgress, signal);
+      await copy;
     } finally {
+      this.copies.delete(snapshotId);
       this.gcLock.release(1);
     }
     volume.guards.delete(snapshotId);
@@ -423,6 +519,8 @@ export class BlockStore {
         const current = this.db.snapshot(row.id) as SnapshotRow;
         this.db.updateSnapshot({ ...current, addedBytes: current.addedBytes + bytes });
       });
+      // Durable before the write path stops preserving these pages' blocks.
+      await this.db.sync();
       for (const { page } of pages) guard.donePages.add(page);
       lastCheckpoint = Date.now();
     };
@@ -513,6 +611,7 @@ export class BlockStore {
         addedBytes: current.addedBytes + (flushed?.bytes ?? 0),
       });
     });
+    await this.db.sync();
     await onProgress(1);
   }
 
@@ -541,6 +640,7 @@ export class BlockStore {
     };
     if (!vrow) {
       this.db.transaction(release);
+      await this.db.sync();
     } else {
       const volume = await this.volume(row.diskId);
       await volume.lock.runExclusive(async () => {
@@ -562,13 +662,14 @@ export class BlockStore {
   }
 
   /** CopySnapshot: the new snapshot shares the source's manifest (and so every chunk). */
-  shareSnapshot(sourceId: string, newId: string): void {
+  async shareSnapshot(sourceId: string, newId: string): Promise<void> {
     if (this.db.snapshot(newId)) return;
     const source = this.completeSnapshot(sourceId);
     this.db.transaction(() => {
       this.db.insertSnapshot({ ...source, id: newId, addedBytes: 0 });
       this.db.addRefs(source.root as Buffer, 1);
     });
+    await this.db.sync();
   }
 
   async deleteSnapshot(snapshotId: string): Promise<void> {
@@ -579,6 +680,7 @@ export class BlockStore {
       this.db.deleteSnapshot(snapshotId);
       this.db.addRefs(row.root as Buffer, -1);
     });
+    await this.db.sync();
     this.scheduleGc();
   }
 
@@ -680,6 +782,7 @@ export class BlockStore {
             this.db.addPackLive(row.pack, -(RECORD_HEADER_BYTES + row.storedLen));
           }
         });
+        await this.db.sync();
         removed += garbage.length;
       }
       let packsDeleted = 0;
@@ -687,6 +790,7 @@ export class BlockStore {
       for (const pack of this.db.packs()) {
         if (pack.liveBytes <= 0) {
           this.db.deletePack(pack.id);
+          await this.db.sync();
           await this.objects.delete(packKey(pack.id));
           packsDeleted++;
         } else if (pack.liveBytes < pack.bytes / 2) {
@@ -717,6 +821,7 @@ export class BlockStore {
       }
       this.db.deletePack(packId);
     });
+    await this.db.sync();
     await this.objects.delete(packKey(packId));
   }
 
@@ -743,7 +848,7 @@ export class BlockStore {
         bad.set(row.hash.toString('hex'), error instanceof ChunkUnreadable ? error.reason : String(error));
       }
     }
-    const problems: VerifyProblem[] = [];
+    const problems: VerifyReport['problems'] = [];
     const affected = new Map<string, Set<string>>();
     const blame = (what: string, snapshot: string) => {
       let set = affected.get(what);

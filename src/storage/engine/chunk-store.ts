@@ -5,6 +5,7 @@
 // kind, codec and lengths), so the index can be rebuilt from the packs alone (docs/storage.md).
 import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
 import { decodePage, decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore } from './object-store.js';
@@ -34,7 +35,7 @@ export function sha256(data: Uint8Array): Buffer {
 }
 
 /** A stored chunk that reads back wrong (bad hash, bad header) or not at all. */
-export class ChunkUnreadable extends Error {
+export class ChunkUnreadable extends EngineDataUnreadable {
   constructor(
     readonly hash: Buffer,
     readonly reason: string,

@@ -10,14 +10,10 @@
 import { Mutex } from 'async-mutex';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Extent } from '../../domain/ports.js';
 import { Bitmap, BitmapFile } from './bitmap.js';
 import { PAGE_BLOCKS } from './manifest.js';
 import { syncDirectory } from './object-store.js';
-
-export interface Extent {
-  offset: number;
-  length: number;
-}
 
 /** A snapshot being copied, as the write path sees it. */
 export interface CopyGuard {
@@ -32,7 +28,12 @@ export interface CopyGuard {
   cowSize: number;
 }
 
-export type RecordPreserved = (snapshotId: string, entries: [block: number, cowOffset: number][]) => void;
+export interface VolumeHooks {
+  /** Durably records blocks preserved for a snapshot (before they are overwritten). */
+  recordPreserved(snapshotId: string, entries: [block: number, cowOffset: number][]): Promise<void>;
+  /** Flushes the engine's committed metadata. */
+  syncMetadata(): Promise<void>;
+}
 
 export const dirtyFile = (gen: number): string => `dirty-${gen}.bitmap`;
 export const cowFile = (snapshotId: string): string => `cow-${snapshotId}.data`;
@@ -41,6 +42,8 @@ export class Volume {
   /** Serializes writes, freezes and the copy's reads of live blocks. */
   readonly lock = new Mutex();
   readonly guards = new Map<string, CopyGuard>();
+  /** A snapshot was frozen with a commit not yet flushed: flush it before the next write. */
+  unsyncedFreeze = false;
 
   private constructor(
     readonly diskId: string,
@@ -51,7 +54,7 @@ export class Volume {
     public dirty: BitmapFile,
     public dirtyGen: number,
     public allocated: BitmapFile,
-    private readonly recordPreserved: RecordPreserved,
+    private readonly hooks: VolumeHooks,
   ) {}
 
   get blocks(): number {
@@ -73,23 +76,13 @@ export class Volume {
     diskId: string,
     dir: string,
     row: { blockSize: number; sizeBytes: number; dirtyGen: number },
-    recordPreserved: RecordPreserved,
+    hooks: VolumeHooks,
   ): Promise<Volume> {
     const bits = Math.ceil(row.sizeBytes / row.blockSize);
     const data = await open(path.join(dir, 'data.raw'), 'r+');
     const dirty = await BitmapFile.open(path.join(dir, dirtyFile(row.dirtyGen)), bits);
     const allocated = await BitmapFile.open(path.join(dir, 'allocated.bitmap'), bits);
-    return new Volume(
-      diskId,
-      dir,
-      row.blockSize,
-      row.sizeBytes,
-      data,
-      dirty,
-      row.dirtyGen,
-      allocated,
-      recordPreserved,
-    );
+    return new Volume(diskId, dir, row.blockSize, row.sizeBytes, data, dirty, row.dirtyGen, allocated, hooks);
   }
 
   async close(): Promise<void> {
@@ -107,6 +100,10 @@ export class Volume {
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + data.length - 1) / this.blockSize);
     await this.lock.runExclusive(async () => {
+      if (this.unsyncedFreeze) {
+        await this.hooks.syncMetadata();
+        this.unsyncedFreeze = false;
+      }
       await this.preserveForSnapshots(first, last);
       const dirtyChange = this.dirty.map.setRange(first, last);
       const allocatedChange = this.allocated.map.setRange(first, last);
@@ -163,7 +160,7 @@ export class Volume {
       }
       if (entries.length === 0) continue;
       await guard.cow?.datasync();
-      this.recordPreserved(guard.snapshotId, entries);
+      await this.hooks.recordPreserved(guard.snapshotId, entries);
       for (const [block, at] of entries) guard.preserved.set(block, at);
     }
   }
