@@ -2,9 +2,9 @@
 // shows Deleting until its volume is gone, and waits for snapshots of it that are still being taken.
 import { ApiError } from '../errors/catalog.js';
 import type { Caller } from './caller.js';
-import { newDiskId } from './ids.js';
+import { newDiskId, newOrderId } from './ids.js';
 import type { Disk, DiskCategory, DiskFilter, Page, PageOf } from './model.js';
-import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
+import { EngineConflict, type BlockEngine, type JobWaker, type MetadataRepository } from './ports.js';
 import type { RegionCatalog } from './region-catalog.js';
 
 export interface CreateDiskInput {
@@ -64,6 +64,52 @@ export class DiskService {
 
   describe(caller: Caller, filter: DiskFilter, page: Page): Promise<PageOf<Disk>> {
     return this.repo.listDisks(caller.accountId, filter, page);
+  }
+
+  /** ResetDisk: the disk's content becomes that of one of its own available snapshots. */
+  async reset(caller: Caller, diskId: string, snapshotId: string): Promise<void> {
+    const disk = await this.repo.getDisk(caller.accountId, diskId);
+    if (!disk) throw new ApiError('DiskIdNotFound');
+    const snapshot = await this.repo.getSnapshot(caller.accountId, snapshotId);
+    if (!snapshot) throw new ApiError('SnapshotIdNotFound');
+    // The reference: the snapshot must have been created from this disk.
+    if (snapshot.diskId !== diskId || snapshot.sourceSnapshotId !== '')
+      throw new ApiError('InvalidParameter.%s', 'SnapshotId');
+    if (snapshot.status !== 'available') throw new ApiError('IncorrectInstanceStatus');
+    if (disk.status !== 'Available' && disk.status !== 'In-use') throw new ApiError('IncorrectStatus.Disk');
+    if ((await this.repo.countCreatingSnapshots(caller.accountId, diskId)) > 0)
+      throw new ApiError('IncorrectStatus.Disk');
+    try {
+      await this.engine.resetVolume(diskId, snapshotId);
+    } catch (error) {
+      if (error instanceof EngineConflict) throw new ApiError('IncorrectStatus.Disk');
+      throw error;
+    }
+  }
+
+  /** ResizeDisk: grows the disk (never shrinks it); the change is recorded as an order. */
+  async resize(caller: Caller, diskId: string, newSizeGib: number): Promise<{ orderId: string }> {
+    const disk = await this.repo.getDisk(caller.accountId, diskId);
+    if (!disk) throw new ApiError('DiskIdNotFound');
+    if (disk.status !== 'Available' && disk.status !== 'In-use') throw new ApiError('IncorrectStatus.Disk');
+    const sizeMib = newSizeGib * 1024;
+    if (sizeMib <= disk.sizeMib) throw new ApiError('InvalidParameter.%s', 'NewSize');
+    // The volume first: a crash between the two leaves a volume larger than its disk, which the
+    // next ResizeDisk simply grows again.
+    await this.engine.resizeVolume(diskId, sizeMib * 1024 * 1024);
+    const now = Date.now();
+    const orderId = newOrderId(now);
+    await this.repo.resizeDisk(caller.accountId, diskId, sizeMib, {
+      id: orderId,
+      accountId: caller.accountId,
+      product: 'disk',
+      action: 'ResizeDisk',
+      resourceId: diskId,
+      regionId: disk.regionId,
+      state: 'paid',
+      createdMs: now,
+    });
+    return { orderId };
   }
 
   async delete(caller: Caller, diskId: string): Promise<void> {

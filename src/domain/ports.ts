@@ -35,12 +35,16 @@ export interface MetadataRepository {
   /** Available → Deleting and a disk.delete job, atomically. */
   markDiskDeleting(accountId: string, diskId: string): Promise<DeleteOutcome>;
   countCreatingSnapshots(accountId: string, diskId: string): Promise<number>;
+  /** The disk's new size and the order that records it, atomically. */
+  resizeDisk(accountId: string, diskId: string, sizeMib: number, order: Order): Promise<void>;
 
   /**
    * The disk is re-checked inside the transaction (exists, in the region, Available); then the
    * snapshot (status creating), its order and its snapshot.create job are written together.
    */
   createSnapshot(snapshot: Snapshot, order: Order): Promise<CreateSnapshotOutcome>;
+  /** CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. */
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void>;
   getSnapshot(accountId: string, snapshotId: string): Promise<Snapshot | undefined>;
   listSnapshots(accountId: string, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>>;
   updateSnapshotAttributes(

@@ -4,7 +4,7 @@
 import { ApiError } from '../errors/catalog.js';
 import type { Caller } from './caller.js';
 import { newOrderId, newSnapshotId, type IdProfile } from './ids.js';
-import type { Page, PageOf, Snapshot, SnapshotFilter } from './model.js';
+import type { Order, Page, PageOf, Snapshot, SnapshotFilter } from './model.js';
 import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
 import type { RegionCatalog } from './region-catalog.js';
 
@@ -64,6 +64,53 @@ export class SnapshotService {
     await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
     this.jobs.wake();
     return { snapshotId: snapshot.id, orderId: snapshot.orderId };
+  }
+
+  /**
+   * CopySnapshot: one new snapshot per destination node, each sharing the source's chunks (so a
+   * copy costs no data). Each is creating until its job has recorded it in the engine.
+   */
+  async copy(
+    caller: Caller,
+    input: { snapshotId: string; regionIds: string[]; name?: string; description?: string },
+  ): Promise<{ regionId: string; snapshotId: string }[]> {
+    for (const regionId of input.regionIds) {
+      if (!this.regions.get(regionId)) throw new ApiError('InvalidParameter.%s', 'DestinationRegionIds');
+    }
+    const source = await this.repo.getSnapshot(caller.accountId, input.snapshotId);
+    if (!source) throw new ApiError('SnapshotIdNotFound');
+    if (source.status !== 'available') throw new ApiError('IncorrectInstanceStatus');
+    const now = Date.now();
+    const copies = [...new Set(input.regionIds)].map((regionId) => {
+      const snapshot: Snapshot = {
+        ...source,
+        id: newSnapshotId(this.idProfile),
+        regionId,
+        name: input.name ?? source.name,
+        description: input.description ?? source.description,
+        status: 'creating',
+        progress: 0,
+        sourceRegionId: source.regionId,
+        sourceSnapshotId: source.id,
+        orderId: newOrderId(now),
+        createdMs: now,
+        lastError: '',
+      };
+      const order: Order = {
+        id: snapshot.orderId,
+        accountId: caller.accountId,
+        product: 'snapshot',
+        action: 'CopySnapshot',
+        resourceId: snapshot.id,
+        regionId,
+        state: 'paid',
+        createdMs: now,
+      };
+      return { snapshot, order };
+    });
+    await this.repo.createSnapshotCopies(copies);
+    this.jobs.wake();
+    return copies.map(({ snapshot }) => ({ regionId: snapshot.regionId, snapshotId: snapshot.id }));
   }
 
   describe(caller: Caller, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>> {

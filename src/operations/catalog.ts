@@ -1,5 +1,6 @@
 // The API catalog: every (Version, Action) ensnap answers. Adding an operation is one file under
 // operations/<product>/ and one line here.
+import copySnapshot from './ens/copy-snapshot.js';
 import createDisk from './ens/create-disk.js';
 import createSnapshot from './ens/create-snapshot.js';
 import deleteDisk from './ens/delete-disk.js';
@@ -8,6 +9,8 @@ import describeDisks from './ens/describe-disks.js';
 import describeEnsRegions from './ens/describe-ens-regions.js';
 import describeSnapshots from './ens/describe-snapshots.js';
 import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
+import resetDisk from './ens/reset-disk.js';
+import resizeDisk from './ens/resize-disk.js';
 import type { Operation } from './spec.js';
 
 export const OPERATIONS: readonly Operation[] = [
@@ -15,10 +18,13 @@ export const OPERATIONS: readonly Operation[] = [
   createDisk,
   describeDisks,
   deleteDisk,
+  resizeDisk,
+  resetDisk,
   createSnapshot,
   describeSnapshots,
   modifySnapshotAttribute,
   deleteSnapshot,
+  copySnapshot,
 ] as unknown as readonly Operation[];
 
 const byVersion = new Map<string, Map<string, Operation>>();

@@ -986,7 +986,7 @@ const UNKNOWN_ACTIONS = [
   'createsnapshot',
   '__proto__',
   'constructor',
-  'CopySnapshot',
+  'AttachDisk',
   'toString',
 ];
 

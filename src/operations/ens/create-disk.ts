@@ -29,7 +29,7 @@ export default defineOperation({
   },
   coverage: {
     status: 'partial',
-    missing: 'a disk created from a snapshot gets its size, not yet its contents (block engine issue)',
+    missing: 'a disk created from a snapshot is filled before the answer (reads are not yet served lazily)',
   },
   async handle(ctx, input) {
     const { diskId } = await ctx.disks.create(ctx.caller, {

@@ -180,6 +180,14 @@ export class SqliteRepository implements MetadataRepository {
     });
   }
 
+  /** The disk's new size and the order that records the change, together. */
+  resizeDisk(accountId: string, diskId: string, sizeMib: number, order: Order): Promise<void> {
+    return this.write(() => {
+      this.stmt.insertOrder.run(params(order));
+      this.stmt.setDiskSize.run(sizeMib, accountId, diskId);
+    });
+  }
+
   async countCreatingSnapshots(accountId: string, diskId: string): Promise<number> {
     return (this.stmt.countCreatingSnapshots.get(accountId, diskId) as { n: number }).n;
   }
@@ -261,6 +269,17 @@ export class SqliteRepository implements MetadataRepository {
   markSnapshotError(snapshotId: string, lastError: string): Promise<void> {
     return this.write(() => {
       this.stmt.finishSnapshot.run('error', null, lastError, snapshotId);
+    });
+  }
+
+  /** CopySnapshot: every copy (status creating), its order and its snapshot.share job, together. */
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void> {
+    return this.write(() => {
+      for (const { snapshot, order } of copies) {
+        this.stmt.insertOrder.run(params(order));
+        this.stmt.insertSnapshot.run(params(snapshot));
+        this.enqueueJob('snapshot.share', snapshot.accountId, snapshot.id);
+      }
     });
   }
 
@@ -379,6 +398,7 @@ function prepareStatements(db: Database.Database) {
     getDisk: p('SELECT * FROM disks WHERE account_id = ? AND id = ?'),
     getDiskTags: p('SELECT tag_key, value FROM disk_tags WHERE disk_id = ? ORDER BY position'),
     setDiskStatus: p('UPDATE disks SET status = ? WHERE id = ?'),
+    setDiskSize: p('UPDATE disks SET size_mib = ? WHERE account_id = ? AND id = ?'),
     deleteDisk: p('DELETE FROM disks WHERE account_id = ? AND id = ?'),
     countCreatingSnapshots: p(
       "SELECT COUNT(*) AS n FROM snapshots WHERE account_id = ? AND disk_id = ? AND status = 'creating'",
