@@ -33,11 +33,13 @@ export interface Ensnap {
 
 export async function createEnsnap(
   config: Config,
-  log: Logger = pino({ level: config.logLevel }),
+  // Log lines go to stdout asynchronously: lines written while a write is under way are sent
+  // together in the next one (one write per batch, not per request); pino flushes at exit.
+  log: Logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: false })),
 ): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
-  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'));
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), { writerThread: true });
   await repo.upsertAccessKey(
     {
       accessKeyId: root.accessKeyId,
@@ -99,7 +101,7 @@ export async function createEnsnap(
       closed ??= (async () => {
         await http.close();
         await jobs.stop();
-        repo.close();
+        await repo.close();
       })();
       return closed;
     },
