@@ -41,7 +41,7 @@ import {
   type WriteOutcome,
   type WriteResult,
 } from './sqlite-store.js';
-import type { BatchReply, BatchRequest } from './sqlite-writer.js';
+import type { BatchReply, BatchReplyData, BatchRequest } from './sqlite-writer.js';
 
 interface PendingWrite {
   op: WriteOp;
@@ -54,15 +54,20 @@ export interface SqliteRepositoryOptions {
   writerThread?: boolean;
 }
 
+const MAX_IN_FLIGHT = 2;
+
 export class SqliteRepository implements MetadataRepository {
   private readonly store: Store;
   private readonly stmt: Store['stmt'];
   private readonly worker: Worker | undefined;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
-  /** The batch the writer thread is committing, if any (one at a time; the next one waits). */
-  private inFlight: { id: number; batch: PendingWrite[] } | undefined;
-  private batchId = 0;
+  /**
+   * Batches sent to the writer thread and not yet answered, oldest first (it answers in order). Up
+   * to MAX_IN_FLIGHT: while it commits one, the next is already waiting, so the thread never idles
+   * waiting for the event loop; writes queued meanwhile form the batch after.
+   */
+  private readonly inFlight: PendingWrite[][] = [];
   private broken: Error | undefined;
   private closing = false;
   private exited = false;
@@ -79,7 +84,7 @@ export class SqliteRepository implements MetadataRepository {
       this.worker.on('error', (error) => this.fail(error));
       this.worker.on('exit', (code) => {
         this.exited = true;
-        if (!this.closing || this.inFlight || this.pending.length > 0)
+        if (!this.closing || this.inFlight.length > 0 || this.pending.length > 0)
           this.fail(new Error(`the SQLite writer thread exited (${code})`));
       });
     }
@@ -92,12 +97,12 @@ export class SqliteRepository implements MetadataRepository {
       this.closing = true;
       for (;;) {
         this.flush();
-        if ((this.pending.length === 0 && this.inFlight === undefined) || this.exited) break;
+        if ((this.pending.length === 0 && this.inFlight.length === 0) || this.exited) break;
         await new Promise<void>((resolve) => (this.wakeClose = resolve));
       }
       if (!this.exited) {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-        worker.postMessage('close');
+        worker.postMessage({ close: true });
         await exited;
       }
     } else {
@@ -111,7 +116,7 @@ export class SqliteRepository implements MetadataRepository {
     return new Promise<WriteResult<N>>((resolve, reject) => {
       if (this.broken) return reject(this.broken);
       this.pending.push({ op: [name, args], resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushScheduled && this.inFlight === undefined) {
+      if (!this.flushScheduled && this.inFlight.length < MAX_IN_FLIGHT) {
         this.flushScheduled = true;
         setImmediate(this.flushNow);
       }
@@ -120,15 +125,15 @@ export class SqliteRepository implements MetadataRepository {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.inFlight !== undefined) return; // sent when the batch in flight is answered
+    // With the writer thread busy, queued writes wait for an answer, then go as one batch.
+    if (this.inFlight.length >= MAX_IN_FLIGHT) return;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
     const ops = batch.map((item) => item.op);
     if (this.worker) {
-      const id = ++this.batchId;
-      this.inFlight = { id, batch };
-      this.worker.postMessage({ id, ops } satisfies BatchRequest);
+      this.inFlight.push(batch);
+      this.worker.postMessage(JSON.stringify(ops) satisfies BatchRequest);
       return;
     }
     let results: WriteOutcome[];
@@ -142,13 +147,14 @@ export class SqliteRepository implements MetadataRepository {
   }
 
   private settle(reply: BatchReply): void {
-    const inFlight = this.inFlight;
-    if (inFlight === undefined || inFlight.id !== reply.id) return;
-    this.inFlight = undefined;
-    if ('failed' in reply) {
-      const error = new Error(reply.failed);
-      for (const item of inFlight.batch) item.reject(error);
-    } else settleAll(inFlight.batch, reply.results);
+    const batch = this.inFlight.shift();
+    if (batch === undefined) return;
+    const data = JSON.parse(reply) as BatchReplyData;
+    if (Array.isArray(data)) settleAll(batch, data);
+    else {
+      const error = new Error(data.failed);
+      for (const item of batch) item.reject(error);
+    }
     if (this.pending.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushNow);
@@ -159,8 +165,8 @@ export class SqliteRepository implements MetadataRepository {
   /** The writer thread is gone: nothing queued can be written, and nothing more will be. */
   private fail(error: Error): void {
     this.broken ??= error;
-    const waiting = [...(this.inFlight?.batch ?? []), ...this.pending];
-    this.inFlight = undefined;
+    const waiting = [...this.inFlight.flat(), ...this.pending];
+    this.inFlight.length = 0;
     this.pending = [];
     for (const item of waiting) item.reject(error);
     this.wakeClose?.();

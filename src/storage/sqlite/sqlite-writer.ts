@@ -5,27 +5,31 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore, runBatch, type WriteOp, type WriteOutcome } from './sqlite-store.js';
 
-export interface BatchRequest {
-  id: number;
-  ops: WriteOp[];
-}
-export type BatchReply = { id: number; results: WriteOutcome[] } | { id: number; failed: string };
+// Batches cross as JSON text: every value written is JSON data (strings, numbers, booleans,
+// plain records and arrays), and one string is much cheaper to post than a structured clone of
+// many small records.
+/** JSON of WriteOp[]. */
+export type BatchRequest = string;
+/** JSON of WriteOutcome[] (the batch's writes, in order), or of { failed }: nothing was written. */
+export type BatchReply = string;
+export type BatchReplyData = WriteOutcome[] | { failed: string };
 
 const port = parentPort;
 if (port) {
   const store = openStore((workerData as { file: string }).file);
-  port.on('message', (message: BatchRequest | 'close') => {
-    if (message === 'close') {
+  // Batches are answered in the order they arrive.
+  port.on('message', (message: BatchRequest | { close: true }) => {
+    if (typeof message !== 'string') {
       store.db.close();
       port.close();
       return;
     }
-    let reply: BatchReply;
+    let reply: BatchReplyData;
     try {
-      reply = { id: message.id, results: runBatch(store, message.ops) };
+      reply = runBatch(store, JSON.parse(message) as WriteOp[]);
     } catch (error) {
-      reply = { id: message.id, failed: error instanceof Error ? error.message : String(error) };
+      reply = { failed: error instanceof Error ? error.message : String(error) };
     }
-    port.postMessage(reply);
+    port.postMessage(JSON.stringify(reply) satisfies BatchReply);
   });
 }
