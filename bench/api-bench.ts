@@ -245,6 +245,14 @@ async function callSigned(base: string, action: string, params: Record<string, s
   return { body, json: JSON.parse(body) as Record<string, unknown> };
 }
 
+/** Jobs queued or running, from ensnap's /metrics. */
+async function pendingJobs(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const gauge = (state: string) =>
+    Number(new RegExp(`^ensnap_jobs\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return gauge('queued') + gauge('running');
+}
+
 /** Waits until ensnap's job queue is empty (its snapshot jobs would otherwise run during the next run). */
 async function drainJobs(base: string): Promise<{ seconds: number; queuedAtStart: number }> {
   const started = Date.now();
@@ -292,7 +300,7 @@ const range = (values: number[], digits: number) =>
   `${Math.min(...values).toFixed(digits)}..${Math.max(...values).toFixed(digits)}`;
 
 /** A timed run: what the load generator saw, and the CPU the server used meanwhile. */
-type Run = LoadResult & { serverCpuSec: number };
+type Run = LoadResult & { serverCpuSec: number; jobsLeft?: number };
 
 const cpuPerRequestUs = (r: Run) => (r.serverCpuSec / r.responses) * 1e6;
 
@@ -306,7 +314,8 @@ function describeRun(r: Run): string {
     (r.errors || r.timeouts ? `, ${r.errors} errors, ${r.timeouts} timeouts` : '') +
     `; server CPU ${cpuPerRequestUs(r).toFixed(0)} us/req (${((100 * r.serverCpuSec) / r.elapsedSec).toFixed(0)}% ` +
     `of a vCPU)` +
-    (!Number.isFinite(r.cpuSec) ? '' : `, load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`)
+    (!Number.isFinite(r.cpuSec) ? '' : `, load generator ${((100 * r.cpuSec) / r.elapsedSec).toFixed(0)}%`) +
+    (r.jobsLeft === undefined ? '' : `; snapshot jobs still queued or running after the run: ${r.jobsLeft}`)
   );
 }
 
@@ -427,6 +436,7 @@ async function main(): Promise<number> {
         },
       });
       const result: Run = { ...loadResult, serverCpuSec: cpuSeconds(child[server]) - cpuBefore };
+      if (server === 'ensnap' && settings.jobs === 'on') result.jobsLeft = await pendingJobs(ensnap.base);
       if (server === 'ensnap') {
         ensnapSent += result.poolUsed;
         ensnapOk += result.statusCodes['200'] ?? 0;

@@ -31,13 +31,18 @@ export interface Ensnap {
   close(): Promise<void>;
 }
 
-export async function createEnsnap(
-  config: Config,
-  log: Logger = pino({ level: config.logLevel }),
-): Promise<Ensnap> {
+// Log lines go to stdout in blocks of 4 KiB or more (about 25 request lines; one write each, not
+// one per request), and at least every 100 ms; pino writes what is left when the process exits.
+function defaultLogger(config: Config): Logger {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), 100).unref();
+  return pino({ level: config.logLevel }, destination);
+}
+
+export async function createEnsnap(config: Config, log: Logger = defaultLogger(config)): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
-  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'));
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), { writerThread: true });
   await repo.upsertAccessKey(
     {
       accessKeyId: root.accessKeyId,
@@ -112,7 +117,7 @@ export async function createEnsnap(
         await http.close();
         await jobs.stop();
         await engine.close();
-        repo.close();
+        await repo.close();
       })();
       return closed;
     },

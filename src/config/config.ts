@@ -36,7 +36,7 @@ export const SETTINGS = [
   ['--profile', 'ENSNAP_PROFILE', 'seed', 'seed (SnapShotId string, s- ids) or current (array, sp- ids)'],
   ['--log-level', 'ENSNAP_LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, silent'],
   ['--jobs', 'ENSNAP_JOBS', 'on', 'on or off: run background snapshot and delete jobs'],
-  ['--job-concurrency', 'ENSNAP_JOB_CONCURRENCY', '8', 'background jobs run at once'],
+  ['--job-concurrency', 'ENSNAP_JOB_CONCURRENCY', '64', 'background jobs run at once'],
   ['--body-limit', 'ENSNAP_BODY_LIMIT', '1048576', 'largest request body accepted, in bytes'],
 ] as const;
 
@@ -93,7 +93,7 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
     profile,
     logLevel: get('--log-level') ?? 'info',
     jobs: onOff('--jobs', true),
-    jobConcurrency: int('--job-concurrency', 8, 1, 64),
+    jobConcurrency: int('--job-concurrency', 64, 1, 64),
     bodyLimitBytes: int('--body-limit', 1024 * 1024, 1024, 64 * 1024 * 1024),
   };
 }

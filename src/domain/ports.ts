@@ -24,7 +24,8 @@ export type JobEffect =
 
 /** All persistent metadata. Every method is atomic; every query is scoped by account. */
 export interface MetadataRepository {
-  close(): void;
+  /** Makes everything queued durable, then closes. */
+  close(): Promise<void>;
 
   upsertAccessKey(key: AccessKey, accountName: string): Promise<void>;
   findAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;

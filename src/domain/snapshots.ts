@@ -28,7 +28,7 @@ export class SnapshotService {
     this.regions.require(input.regionId);
     const now = Date.now();
     const snapshot: Snapshot = {
-      id: newSnapshotId(this.idProfile),
+      id: newSnapshotId(this.idProfile, now),
       accountId: caller.accountId,
       regionId: input.regionId,
       diskId: input.diskId,

@@ -33,10 +33,26 @@ export class Metrics {
     });
   }
 
+  // The labelled series of each (action, code), found once: prom-client hashes the label object on
+  // every call otherwise. Both keys are bounded (catalog actions and catalog error keys).
+  private readonly counters = new Map<string, { inc(): void }>();
+  private readonly histograms = new Map<string, { observe(value: number): void }>();
+
   /** `action` is a catalog action or "" and `code` a catalog key, so labels stay bounded. */
   observe(action: string, code: string, seconds: number): void {
     const label = action || 'unknown';
-    this.requests.inc({ action: label, code });
-    this.latency.observe({ action: label }, seconds);
+    const key = label + ' ' + code;
+    let counter = this.counters.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ action: label, code });
+      this.counters.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.histograms.get(label);
+    if (histogram === undefined) {
+      histogram = this.latency.labels({ action: label });
+      this.histograms.set(label, histogram);
+    }
+    histogram.observe(seconds);
   }
 }

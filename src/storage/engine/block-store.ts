@@ -75,6 +75,8 @@ export class BlockStore implements BlockEngine {
     Volume,
     { snapshotId: string; resolve: () => void; reject: (e: unknown) => void }[]
   >();
+  /** Copies that move data run two at a time (one per core); however many jobs run. */
+  private readonly copySlots = new Semaphore(2);
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
   private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
@@ -463,14 +465,19 @@ export class BlockStore implements BlockEngine {
     const volume = await this.volume(row.diskId);
     await this.guard(volume, row);
     const guard = volume.guards.get(snapshotId) as CopyGuard;
-    await this.gcLock.acquire(1);
-    const copy = this.copyBlocks(row, volume, guard, onProgress, signal);
+    const copy = this.copySlots.runExclusive(async () => {
+      await this.gcLock.acquire(1);
+      try {
+        await this.copyBlocks(row, volume, guard, onProgress, signal);
+      } finally {
+        this.gcLock.release(1);
+      }
+    });
     this.copies.set(snapshotId, copy);
     try {
       await copy;
     } finally {
       this.copies.delete(snapshotId);
-      this.gcLock.release(1);
     }
     volume.guards.delete(snapshotId);
     await guard.cow?.close();

@@ -3,11 +3,7 @@
 // PostgreSQL also accepts (TEXT, INTEGER/BIGINT, no SQLite-only types), so a second dialect can
 // reuse the same schema.
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from './migrate.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

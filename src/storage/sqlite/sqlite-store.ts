@@ -1,0 +1,380 @@
+// The SQLite connection and everything that writes through it: pragmas, migrations, prepared
+// statements, the write operations of the repository and the group commit that runs a batch of them.
+// Used on the thread that owns the writes: the worker in sqlite-writer.ts, or the repository's own
+// thread when it writes inline (tests, tools).
+//
+// Durability: WAL with synchronous=FULL, so a batch is on disk (the WAL fsynced) when its COMMIT
+// returns, and nothing is acknowledged before that. Every write requested while the previous batch
+// was being committed runs in the next batch: one transaction, each write inside its own savepoint
+// (one failure rolls back only itself), one fsync.
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { AccessKey, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
+import type { CreateSnapshotOutcome, DeleteOutcome, JobEffect } from '../../domain/ports.js';
+import { applyMigrations } from './migrate.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Store {
+  db: Database.Database;
+  stmt: ReturnType<typeof prepareStatements>;
+}
+
+/** Opens (and migrates) the database; throws if its schema is newer than this code. */
+export function openStore(file: string): Store {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    // The savepoint of each write in a group commit keeps a sub-journal that spills to a temporary
+    // file past 64 KiB (one file and ~20 pwrite calls per request). It is only for rolling back a
+    // savepoint, never for crash recovery (that is the WAL), so it can live in memory.
+    db.pragma('temp_store = MEMORY');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    applyMigrations(db, MIGRATIONS);
+    return { db, stmt: prepareStatements(db) };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+// --- the writes: each runs inside the batch's transaction, takes and returns plain data ---
+
+function enqueueJob(s: Store, kind: JobKind, accountId: string, resourceId: string): void {
+  const now = Date.now();
+  s.stmt.insertJob.run(kind, accountId, resourceId, now, now, now);
+}
+
+function insertOrder(s: Store, order: Order): void {
+  s.stmt.insertOrderRow.run(
+    order.id,
+    order.accountId,
+    order.product,
+    order.action,
+    order.resourceId,
+    order.regionId,
+    order.state,
+    order.createdMs,
+  );
+}
+
+export const WRITES = {
+  upsertAccessKey(s: Store, key: AccessKey, accountName: string): void {
+    const now = Date.now();
+    s.stmt.upsertAccount.run(key.accountId, accountName, now);
+    s.stmt.upsertAccessKey.run(key.accessKeyId, key.accountId, key.secret, key.status, now);
+  },
+
+  insertDisk(s: Store, disk: Disk): void {
+    s.stmt.insertDisk.run(params(disk, ['tags']));
+    disk.tags.forEach((tag, position) => s.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value));
+  },
+
+  markDiskDeleting(s: Store, accountId: string, diskId: string): DeleteOutcome {
+    const row = s.stmt.getDisk.get(accountId, diskId) as Row | undefined;
+    if (!row) return 'not-found';
+    if (row.status !== 'Available') return 'bad-status';
+    s.stmt.setDiskStatus.run('Deleting', diskId);
+    enqueueJob(s, 'disk.delete', accountId, diskId);
+    return 'ok';
+  },
+
+  resizeDisk(s: Store, accountId: string, diskId: string, sizeMib: number, order: Order): void {
+    insertOrder(s, order);
+    s.stmt.setDiskSize.run(sizeMib, accountId, diskId);
+  },
+
+  createSnapshotCopies(s: Store, copies: { snapshot: Snapshot; order: Order }[]): void {
+    for (const { snapshot, order } of copies) {
+      insertOrder(s, order);
+      s.stmt.insertSnapshotRow.run(
+        snapshot.id,
+        snapshot.accountId,
+        snapshot.regionId,
+        snapshot.diskId,
+        snapshot.diskCategory,
+        snapshot.diskType,
+        snapshot.sizeMib,
+        snapshot.name,
+        snapshot.description,
+        snapshot.status,
+        snapshot.progress,
+        snapshot.sourceRegionId,
+        snapshot.sourceSnapshotId,
+        snapshot.orderId,
+        snapshot.lastError,
+        snapshot.createdMs,
+      );
+      enqueueJob(s, 'snapshot.share', snapshot.accountId, snapshot.id);
+    }
+  },
+
+  createSnapshot(s: Store, snapshot: Snapshot, order: Order): CreateSnapshotOutcome {
+    // The hot path (one per CreateSnapshot): the disk's five columns as an array, positional
+    // parameters (named ones cost a record conversion and a lookup per column).
+    const disk = s.stmt.diskForSnapshot.get(snapshot.accountId, snapshot.diskId) as
+      [region: string, status: string, category: string, type: string, sizeMib: number] | undefined;
+    if (!disk) return 'disk-not-found';
+    if (disk[0] !== snapshot.regionId) return 'disk-other-region';
+    if (disk[1] !== 'Available' && disk[1] !== 'In-use') return 'disk-bad-status';
+    insertOrder(s, order);
+    s.stmt.insertSnapshotRow.run(
+      snapshot.id,
+      snapshot.accountId,
+      snapshot.regionId,
+      snapshot.diskId,
+      disk[2],
+      disk[3],
+      disk[4],
+      snapshot.name,
+      snapshot.description,
+      snapshot.status,
+      snapshot.progress,
+      snapshot.sourceRegionId,
+      snapshot.sourceSnapshotId,
+      snapshot.orderId,
+      snapshot.lastError,
+      snapshot.createdMs,
+    );
+    enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id);
+    return 'created';
+  },
+
+  updateSnapshotAttributes(
+    s: Store,
+    accountId: string,
+    snapshotId: string,
+    change: { name?: string; description?: string },
+  ): boolean {
+    const r = s.stmt.updateSnapshotAttributes.run({
+      account_id: accountId,
+      id: snapshotId,
+      name: change.name ?? null,
+      description: change.description ?? null,
+    });
+    return r.changes > 0;
+  },
+
+  markSnapshotDeleting(s: Store, accountId: string, snapshotId: string): DeleteOutcome {
+    const row = s.stmt.getSnapshot.get(accountId, snapshotId) as Row | undefined;
+    if (!row) return 'not-found';
+    if (row.status !== 'available' && row.status !== 'error') return 'bad-status';
+    s.stmt.setSnapshotStatus.run('deleting', snapshotId);
+    enqueueJob(s, 'snapshot.delete', accountId, snapshotId);
+    return 'ok';
+  },
+
+  setSnapshotProgress(s: Store, snapshotId: string, progress: number): void {
+    s.stmt.setSnapshotProgress.run(progress, snapshotId);
+  },
+
+  markSnapshotError(s: Store, snapshotId: string, lastError: string): void {
+    s.stmt.finishSnapshot.run('error', null, lastError, snapshotId);
+  },
+
+  claimJobs(s: Store, nowMs: number, leaseUntilMs: number, limit: number): Job[] {
+    return (s.stmt.nextJobs.all(nowMs, limit) as Row[]).map((row) => {
+      s.stmt.leaseJob.run(leaseUntilMs, nowMs, row.id);
+      return {
+        id: row.id as number,
+        kind: row.kind as JobKind,
+        accountId: row.account_id as string,
+        resourceId: row.resource_id as string,
+        attempts: row.attempts as number,
+        lastError: row.last_error as string,
+      };
+    });
+  },
+
+  completeJob(s: Store, jobId: number, effect?: JobEffect): void {
+    if (effect?.type === 'snapshot-available')
+      s.stmt.finishSnapshot.run('available', 100, '', effect.snapshotId);
+    if (effect?.type === 'snapshot-removed') s.stmt.deleteSnapshot.run(effect.accountId, effect.snapshotId);
+    if (effect?.type === 'disk-removed') s.stmt.deleteDisk.run(effect.accountId, effect.diskId);
+    s.stmt.finishJob.run('done', '', Date.now(), jobId);
+  },
+
+  failJob(s: Store, jobId: number, message: string): void {
+    s.stmt.finishJob.run('failed', message, Date.now(), jobId);
+  },
+
+  releaseJob(s: Store, jobId: number, runAfterMs: number, error: { failed: boolean; message: string }): void {
+    s.stmt.releaseJob.run(error.failed ? 1 : 0, error.message, runAfterMs, Date.now(), jobId);
+  },
+
+  requeueRunningJobs(s: Store): number {
+    return s.stmt.requeueRunning.run(Date.now()).changes;
+  },
+};
+
+export type WriteName = keyof typeof WRITES;
+type Tail<T> = T extends (s: Store, ...args: infer A) => unknown ? A : never;
+export type WriteArgs<N extends WriteName> = Tail<(typeof WRITES)[N]>;
+export type WriteResult<N extends WriteName> = ReturnType<(typeof WRITES)[N]>;
+
+/** One write of a batch: its name and arguments (plain data, so it can cross to a worker). */
+export type WriteOp = [name: WriteName, args: unknown[]];
+/** Per write: [true, result] or [false, error message]. */
+export type WriteOutcome = [ok: true, value: unknown] | [ok: false, message: string];
+
+/**
+ * Runs a batch in one transaction, each write in its own savepoint, and commits (with
+ * synchronous=FULL the commit returns once the WAL is on disk). Throws only if the transaction
+ * itself fails; then nothing of the batch was written.
+ */
+export function runBatch(s: Store, batch: readonly WriteOp[]): WriteOutcome[] {
+  const { begin, commit, rollback } = s.stmt;
+  begin.run();
+  try {
+    // Almost always every write succeeds: run them without savepoints (three statements fewer per
+    // write). If one throws, the whole transaction is rolled back and the batch runs again with a
+    // savepoint per write, so the failure rolls back only itself.
+    const results: WriteOutcome[] = [];
+    let failed = false;
+    for (const [name, args] of batch) {
+      try {
+        results.push([true, (WRITES[name] as AnyWrite)(s, ...args)]);
+      } catch {
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
+      commit.run();
+      return results;
+    }
+    rollback.run();
+    begin.run();
+    const isolated = batch.map(([name, args]): WriteOutcome => {
+      s.stmt.savepoint.run();
+      try {
+        const value = (WRITES[name] as AnyWrite)(s, ...args);
+        s.stmt.release.run();
+        return [true, value];
+      } catch (error) {
+        s.stmt.rollbackToSavepoint.run();
+        s.stmt.release.run();
+        return [false, error instanceof Error ? error.message : String(error)];
+      }
+    });
+    commit.run();
+    return isolated;
+  } catch (error) {
+    if (s.db.inTransaction) rollback.run();
+    throw error;
+  }
+}
+
+type AnyWrite = (s: Store, ...args: unknown[]) => unknown;
+
+export function prepareStatements(db: Database.Database) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    begin: p('BEGIN IMMEDIATE'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+    savepoint: p('SAVEPOINT w'),
+    release: p('RELEASE w'),
+    rollbackToSavepoint: p('ROLLBACK TO w'),
+    diskForSnapshot: p(
+      'SELECT region_id, status, category, type, size_mib FROM disks WHERE account_id = ? AND id = ?',
+    ).raw(),
+    insertOrderRow: p(
+      `INSERT INTO orders (id, account_id, product, action, resource_id, region_id, state, created_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertSnapshotRow: p(
+      `INSERT INTO snapshots (id, account_id, region_id, disk_id, disk_category, disk_type, size_mib, name, description,
+         status, progress, source_region_id, source_snapshot_id, order_id, last_error, created_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    upsertAccount: p(
+      'INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
+    ),
+    upsertAccessKey: p(
+      `INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret, status = excluded.status`,
+    ),
+    getAccessKey: p('SELECT * FROM access_keys WHERE access_key_id = ?'),
+    insertDisk: p(
+      `INSERT INTO disks (id, account_id, region_id, name, description, category, size_mib, status, type, charge_type,
+         encrypted, kms_key_id, snapshot_id, created_ms)
+       VALUES (@id, @account_id, @region_id, @name, @description, @category, @size_mib, @status, @type, @charge_type,
+         @encrypted, @kms_key_id, @snapshot_id, @created_ms)`,
+    ),
+    insertDiskTag: p('INSERT INTO disk_tags (disk_id, position, tag_key, value) VALUES (?, ?, ?, ?)'),
+    getDisk: p('SELECT * FROM disks WHERE account_id = ? AND id = ?'),
+    getDiskTags: p('SELECT tag_key, value FROM disk_tags WHERE disk_id = ? ORDER BY position'),
+    setDiskStatus: p('UPDATE disks SET status = ? WHERE id = ?'),
+    setDiskSize: p('UPDATE disks SET size_mib = ? WHERE account_id = ? AND id = ?'),
+    deleteDisk: p('DELETE FROM disks WHERE account_id = ? AND id = ?'),
+    countCreatingSnapshots: p(
+      "SELECT COUNT(*) AS n FROM snapshots WHERE account_id = ? AND disk_id = ? AND status = 'creating'",
+    ),
+    getSnapshot: p('SELECT * FROM snapshots WHERE account_id = ? AND id = ?'),
+    updateSnapshotAttributes: p(
+      `UPDATE snapshots SET name = COALESCE(@name, name), description = COALESCE(@description, description)
+       WHERE account_id = @account_id AND id = @id`,
+    ),
+    setSnapshotStatus: p('UPDATE snapshots SET status = ? WHERE id = ?'),
+    setSnapshotProgress: p("UPDATE snapshots SET progress = ? WHERE id = ? AND status = 'creating'"),
+    finishSnapshot: p(
+      "UPDATE snapshots SET status = ?, progress = COALESCE(?, progress), last_error = ? WHERE id = ? AND status = 'creating'",
+    ),
+    deleteSnapshot: p('DELETE FROM snapshots WHERE account_id = ? AND id = ?'),
+    insertJob: p(
+      `INSERT INTO jobs (kind, account_id, resource_id, state, attempts, last_error, run_after_ms, lease_until_ms, created_ms, updated_ms)
+       VALUES (?, ?, ?, 'queued', 0, '', ?, 0, ?, ?)`,
+    ),
+    nextJobs: p(
+      "SELECT * FROM jobs WHERE state = 'queued' AND run_after_ms <= ? ORDER BY run_after_ms, id LIMIT ?",
+    ),
+    leaseJob: p("UPDATE jobs SET state = 'running', lease_until_ms = ?, updated_ms = ? WHERE id = ?"),
+    finishJob: p('UPDATE jobs SET state = ?, last_error = ?, updated_ms = ? WHERE id = ?'),
+    releaseJob: p(
+      "UPDATE jobs SET state = 'queued', attempts = attempts + ?, last_error = ?, run_after_ms = ?, updated_ms = ? WHERE id = ?",
+    ),
+    requeueRunning: p("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'"),
+    countJobs: p(
+      "SELECT state, COUNT(*) AS n FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND state IN ('queued', 'running') GROUP BY state",
+    ),
+  };
+}
+
+// Records and rows have the same fields, camelCase in TypeScript and snake_case in SQL.
+const toSnake = new Map<string, string>();
+const toCamel = new Map<string, string>();
+
+/** A record as named statement parameters: snake_case names, booleans as 0/1, `omit` left out. */
+export function params(record: object, omit: readonly string[] = []): Row {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (omit.includes(key)) continue;
+    let name = toSnake.get(key);
+    if (name === undefined) {
+      name = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+      toSnake.set(key, name);
+    }
+    out[name] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+  }
+  return out;
+}
+
+/** A row as a record with camelCase names (the caller converts 0/1 back to booleans). */
+export function fromRow<T>(row: Row): T {
+  const out: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    let name = toCamel.get(column);
+    if (name === undefined) {
+      name = column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+      toCamel.set(column, name);
+    }
+    out[name] = value;
+  }
+  return out as T;
+}
+
+export const toSnapshot = (row: Row): Snapshot => fromRow<Snapshot>(row);
