@@ -30,6 +30,7 @@ import {
   type Root,
 } from './manifest.js';
 import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
+import { CopyPipeline } from './copy-pipeline.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
@@ -509,13 +510,8 @@ export class BlockStore implements BlockEngine {
       if (!list) byPage.set(page, (list = []));
       list.push(block);
     }
-    const pack = this.chunks.newPack();
-    let newPages: { page: number; hash: Buffer | null }[] = [];
     let lastCheckpoint = Date.now();
-    const checkpoint = async () => {
-      const flushed = await pack.flush();
-      const pages = newPages;
-      newPages = [];
+    const pipeline = new CopyPipeline(this.chunks, this.db, async (flushed, pages) => {
       const bytes = flushed?.bytes ?? 0;
       this.db.transaction(() => {
         if (flushed) indexPack(this.db, flushed);
@@ -529,8 +525,7 @@ export class BlockStore implements BlockEngine {
       // Durable before the write path stops preserving these pages' blocks.
       await this.db.sync();
       for (const { page } of pages) guard.donePages.add(page);
-      lastCheckpoint = Date.now();
-    };
+    });
 
     for (const [index, blocks] of [...byPage].sort((a, b) => a[0] - b[0])) {
       signal.throwIfAborted();
@@ -563,28 +558,23 @@ export class BlockStore implements BlockEngine {
           let content = data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize);
           const end = volume.sizeBytes - block * volume.blockSize;
           if (end < content.length) content = content.subarray(0, end);
-          if (isZero(content)) {
-            page.delete(slot);
-            continue;
-          }
-          const hash = sha256(content);
-          if (!pack.has(hash) && !this.db.hasChunk(hash))
-            pack.add(hash, ChunkKind.Data, Buffer.from(content));
-          page.set(slot, hash);
+          if (isZero(content)) page.delete(slot);
+          else page.set(slot, pipeline.store(ChunkKind.Data, content));
         }
         done += count;
         i = j;
       }
-      newPages.push({
+      pipeline.finishPage({
         page: index,
-        hash: page.size > 0 ? this.storeObject(pack, ChunkKind.Page, encodePage(page)) : null,
+        hash: page.size > 0 ? pipeline.store(ChunkKind.Page, encodePage(page)) : null,
       });
-      if (pack.bytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
-        await checkpoint();
+      if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
+        await pipeline.seal();
+        lastCheckpoint = Date.now();
         await onProgress(total === 0 ? 1 : done / total);
       }
     }
-    await checkpoint();
+    await pipeline.drain();
 
     // The manifest: the parent's pages, with the ones this copy rebuilt put in.
     const pages = new Map(parent.pages);
@@ -592,6 +582,7 @@ export class BlockStore implements BlockEngine {
       if (hash) pages.set(page, hash);
       else pages.delete(page);
     }
+    const pack = this.chunks.newPack();
     const rootHash = this.storeObject(
       pack,
       ChunkKind.Root,

@@ -77,7 +77,7 @@ export class PackWriter {
   private parts: Buffer[] = [];
   private size = PACK_HEADER_BYTES;
   private readonly chunks = new Map<string, NewChunk>();
-  private packId = randomBytes(16).toString('hex');
+  private readonly packId = randomBytes(16).toString('hex');
 
   constructor(private readonly objects: ObjectStore) {}
 
@@ -120,14 +120,9 @@ export class PackWriter {
     return RECORD_HEADER_BYTES + stored.length;
   }
 
-  /** The raw bytes of a chunk added but not yet flushed. */
-  pending(hash: Buffer): Buffer | undefined {
-    return this.chunks.get(hash.toString('latin1'))?.data;
-  }
-
   /**
    * Writes the pack (durably) and returns what the caller must enter in the index, in the same
-   * transaction as whatever refers to these chunks. Starts a new, empty pack.
+   * transaction as whatever refers to these chunks. A writer is used once.
    */
   async flush(): Promise<{ packId: string; bytes: number; chunks: NewChunk[] } | undefined> {
     if (this.chunks.size === 0) return undefined;
@@ -142,9 +137,6 @@ export class PackWriter {
     );
     await this.objects.put(packKey(packId), [header, ...this.parts]);
     this.parts = [];
-    this.size = PACK_HEADER_BYTES;
-    this.chunks.clear();
-    this.packId = randomBytes(16).toString('hex');
     return { packId, bytes, chunks };
   }
 }

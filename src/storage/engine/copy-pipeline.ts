@@ -1,0 +1,73 @@
+// Where a snapshot copy puts what it stores: chunks go into a pack while the previous pack is
+// being written and indexed, so hashing never waits for the disk. At most one pack is in flight;
+// a checkpoint (the pages finished with a pack) is committed only once that pack is durable.
+import { ChunkKind, sha256, type ChunkStore, type NewChunk, type PackWriter } from './chunk-store.js';
+import type { EngineDb } from './engine-db.js';
+
+export interface FinishedPage {
+  page: number;
+  /** The rebuilt page's chunk id, or null when the page has become empty. */
+  hash: Buffer | null;
+}
+
+export type Flushed = { packId: string; bytes: number; chunks: NewChunk[] } | undefined;
+
+export class CopyPipeline {
+  private pack: PackWriter;
+  private readonly sealed = new Set<PackWriter>();
+  private inflight: Promise<void> = Promise.resolve();
+  private pages: FinishedPage[] = [];
+
+  constructor(
+    private readonly chunks: ChunkStore,
+    private readonly db: EngineDb,
+    /** Indexes a written pack and records the pages finished with it; durable when it resolves. */
+    private readonly checkpoint: (flushed: Flushed, pages: FinishedPage[]) => Promise<void>,
+  ) {
+    this.pack = chunks.newPack();
+  }
+
+  get fillingBytes(): number {
+    return this.pack.bytes;
+  }
+
+  /** Whether the store has the chunk, or will once the packs in flight are indexed. */
+  private has(hash: Buffer): boolean {
+    if (this.pack.has(hash)) return true;
+    for (const pack of this.sealed) if (pack.has(hash)) return true;
+    return this.db.hasChunk(hash);
+  }
+
+  /** Stores the bytes unless they are stored already; returns their chunk id. */
+  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data)): Buffer {
+    if (!this.has(hash)) this.pack.add(hash, kind, kind === ChunkKind.Data ? Buffer.from(data) : data);
+    return hash;
+  }
+
+  finishPage(page: FinishedPage): void {
+    this.pages.push(page);
+  }
+
+  /** Starts writing the current pack (after the previous one is done) and opens a new one. */
+  async seal(): Promise<void> {
+    await this.inflight;
+    const pack = this.pack;
+    const pages = this.pages;
+    this.pack = this.chunks.newPack();
+    this.pages = [];
+    this.sealed.add(pack);
+    this.inflight = (async () => {
+      try {
+        await this.checkpoint(await pack.flush(), pages);
+      } finally {
+        this.sealed.delete(pack);
+      }
+    })();
+  }
+
+  /** Writes and checkpoints everything stored so far. */
+  async drain(): Promise<void> {
+    await this.seal();
+    await this.inflight;
+  }
+}
