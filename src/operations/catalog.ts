@@ -8,6 +8,12 @@ import describeDisks from './ens/describe-disks.js';
 import describeEnsRegions from './ens/describe-ens-regions.js';
 import describeSnapshots from './ens/describe-snapshots.js';
 import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
+import describeDiskExtents from './ensnap/describe-disk-extents.js';
+import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
+import readDiskData from './ensnap/read-disk-data.js';
+import readSnapshotData from './ensnap/read-snapshot-data.js';
+import verifyStorage from './ensnap/verify-storage.js';
+import writeDiskData from './ensnap/write-disk-data.js';
 import type { Operation } from './spec.js';
 
 export const OPERATIONS: readonly Operation[] = [
@@ -19,6 +25,13 @@ export const OPERATIONS: readonly Operation[] = [
   describeSnapshots,
   modifySnapshotAttribute,
   deleteSnapshot,
+  // ensnap's data plane (version 2026-11-01)
+  writeDiskData,
+  readDiskData,
+  describeDiskExtents,
+  readSnapshotData,
+  describeSnapshotExtents,
+  verifyStorage,
 ] as unknown as readonly Operation[];
 
 const byVersion = new Map<string, Map<string, Operation>>();
