@@ -85,7 +85,8 @@ function v3Raw(
     accessKeyId: e.accessKeyId,
     secret: e.accessKeySecret,
   });
-  const { host: _host, ...sent } = headers;
+  // fetch sends host itself (the same value).
+  const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'host'));
   return [
     `${e.endpoint}/?${canonicalQuery(q)}`,
     { method: 'POST', headers: { ...sent, authorization }, body },
