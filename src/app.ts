@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
+import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
@@ -96,11 +97,21 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       regions,
       disks: new DiskService(repo, engine, regions, waker),
       snapshots: new SnapshotService(repo, engine, regions, waker, config.profile),
+      diskData: new DiskDataService(repo, engine, ROOT_ACCOUNT_ID, (error, resource) =>
+        log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
+      ),
     },
     (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
+    config.bodyLimitBytes,
   );
   const metrics = new Metrics(repo);
-  const http = createHttpServer({ dispatcher, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+  const http = createHttpServer({
+    dispatcher,
+    metrics,
+    log,
+    bodyLimitBytes: config.bodyLimitBytes,
+    dataBodyLimitBytes: DATA_MAX_BYTES,
+  });
 
   let closed: Promise<void> | undefined;
   return {

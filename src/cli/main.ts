@@ -1,70 +1,53 @@
 #!/usr/bin/env node
-// The `ensnap` command. `ensnap serve` starts the service (what `npm start` runs).
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, SETTINGS } from '../config/config.js';
-import { createEnsnap } from '../app.js';
+// The `ensnap` command: a router. `serve` runs the service; the other commands are clients of a
+// running server (ENSNAP_ENDPOINT), authenticated like any caller, so they never race the server
+// over the data directory.
+import { ConfigError } from '../config/config.js';
+import { EnsnapError } from '../client/ensnap-client.js';
+import { diskCommand } from './disk.js';
+import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
+import { serve } from './serve.js';
+import { snapshotCommand } from './snapshot.js';
+import { verifyCommand } from './verify.js';
 
-const USAGE = `usage: ensnap serve [options]
+const USAGE = `usage: ensnap <command> [arguments]
 
-Starts the ENS snapshot API on the embedded store (SQLite and files in the data directory).
+commands:
+  serve [options]                          start the service (ensnap serve --help for options)
+  disk import <DiskId> <file>              write a raw image to a disk
+  disk export <DiskId> <file>              save a disk's content to a sparse file
+  snapshot export <SnapshotId> <file>      save a snapshot's content to a sparse file
+  verify                                   check every stored block and snapshot manifest
 
-options (each also an environment variable):
-${SETTINGS.map(([flag, env, def, what]) => `  ${(flag + ' VALUE').padEnd(34)} ${env.padEnd(31)} ${what} [${def}]`).join('\n')}
-`;
+\`ensnap <command> --help\` documents each. Every command but serve talks to a running server:
+${CLIENT_ENVIRONMENT}`;
 
-async function serve(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const { values } = parseArgs({
-    args: argv,
-    options: Object.fromEntries(SETTINGS.map(([flag]) => [flag.slice(2), { type: 'string' as const }])),
-    strict: true,
-  });
-  const config = loadConfig(values as Record<string, string | undefined>);
-  const app = await createEnsnap(config);
-  const endpoint = await app.listen();
-  const root = app.root;
-  process.stdout.write(
-    [
-      `ensnap listening on ${endpoint} (profile ${config.profile}, data in ${config.dataDir})`,
-      `root AccessKeyId:     ${root.accessKeyId}`,
-      root.generated
-        ? `root AccessKeySecret: ${root.accessKeySecret}   (generated now; kept in ${root.file})`
-        : `root AccessKeySecret: ${root.file ? `in ${root.file}` : 'from ENSNAP_ROOT_ACCESS_KEY_SECRET'}`,
-      config.jobs ? '' : 'background jobs are OFF (ENSNAP_JOBS=off): snapshots stay creating',
-    ]
-      .filter(Boolean)
-      .join('\n') + '\n',
-  );
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'stopping: finishing in-flight requests, checkpointing jobs');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.log.error({ err: error }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  serve,
+  disk: diskCommand,
+  snapshot: snapshotCommand,
+  verify: verifyCommand,
+};
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
-  if (command === 'serve') return serve(rest);
-  process.stderr.write(USAGE);
-  process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  const run = command === undefined ? undefined : COMMANDS[command];
+  if (run) return run(rest);
+  const help = command === undefined || command === 'help' || command === '--help' || command === '-h';
+  (help ? process.stdout : process.stderr).write(USAGE);
+  process.exitCode = help ? 0 : 2;
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigError || error instanceof TypeError ? error.message : String(error);
+  if (error instanceof EnsnapError) {
+    process.stderr.write(`ensnap: ${error.code}: ${error.message}\n`);
+    process.exit(1);
+  }
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof TypeError) {
+    process.stderr.write(`ensnap: ${error.message}\n`);
+    process.exit(2);
+  }
+  const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`ensnap: ${message}\n`);
-  process.exit(2);
+  process.exit(1);
 });

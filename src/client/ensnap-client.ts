@@ -1,21 +1,260 @@
-// Placeholder for the block-data client (the block engine's branch brings the real one). Only the
-// shape the snapshot benchmark codes against: both methods fail until then.
+// A client of a running ensnap: the data plane (ensnap's API version 2026-11-01) and any ENS
+// action, signed with V3 (ACS3-HMAC-SHA256) by the project's own signer, over node:http with a
+// keep-alive agent. No retries: an error surfaces with the catalog's code and message.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { canonicalQuery } from '../protocol/percent-encoding.js';
+import { hashHex, v3Authorization } from '../protocol/signature-v3.js';
+
+export const DATA_VERSION = '2026-11-01';
+export const ENS_VERSION = '2017-11-10';
+/** The largest read or write the server takes in one request. */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
 export interface EnsnapClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
   endpoint: string;
   accessKeyId: string;
   accessKeySecret: string;
+  /** Requests in flight at once for one large read or write (default 4). */
+  concurrency?: number;
+  /** Connections kept open to the server (default 16). */
+  maxSockets?: number;
+}
+
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface Extents {
+  /** The disk's or snapshot's full size in bytes. */
+  sizeBytes: number;
+  /** The ranges that may hold data, ascending; everything else reads as zeros. */
+  extents: Extent[];
+}
+
+export interface VerifyResult {
+  chunks: number;
+  bytes: number;
+  snapshots: number;
+  problems: { what: string; snapshotIds: string[] }[];
+}
+
+/** An error answer of the server (its catalog code and message), or a transport failure. */
+export class EnsnapError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** HTTP status; 0 when no answer came. */
+    readonly status: number,
+    readonly requestId = '',
+  ) {
+    super(message);
+    this.name = 'EnsnapError';
+  }
+}
+
+type Params = Record<string, string | number | boolean | undefined>;
+
+interface Answer {
+  status: number;
+  contentType: string;
+  body: Buffer;
 }
 
 export class EnsnapClient {
-  constructor(readonly options: EnsnapClientOptions) {}
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly concurrency: number;
 
-  /** Writes `data` into the disk at byte `offset`. */
-  async writeDisk(_diskId: string, _offset: number, _data: Buffer): Promise<void> {
-    throw new Error('not implemented');
+  constructor(private readonly options: EnsnapClientOptions) {
+    this.url = new URL(options.endpoint);
+    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
+      throw new TypeError(`endpoint must be an http:// or https:// URL, not "${options.endpoint}"`);
+    this.transport = this.url.protocol === 'https:' ? https : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
   }
 
-  /** Reads `length` bytes of the disk at byte `offset`. */
-  async readDisk(_diskId: string, _offset: number, _length: number): Promise<Buffer> {
-    throw new Error('not implemented');
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
+
+  /** Any action (ENS by default): parameters in the query, the JSON answer's fields. */
+  async call(action: string, params: Params = {}, version = ENS_VERSION): Promise<Record<string, unknown>> {
+    const answer = await this.request(action, version, params);
+    return this.json(answer);
+  }
+
+  /** Writes `data` at `offset`; durable when it resolves. Larger than 16 MiB: split, a few at once. */
+  async writeDisk(diskId: string, offset: number, data: Uint8Array): Promise<void> {
+    const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    await this.pieces(buffer.length, async (at, length) => {
+      this.json(
+        await this.request(
+          'WriteDiskData',
+          DATA_VERSION,
+          { DiskId: diskId, Offset: offset + at },
+          buffer.subarray(at, at + length),
+        ),
+      );
+    });
+  }
+
+  async readDisk(diskId: string, offset: number, length: number): Promise<Buffer> {
+    return this.read('ReadDiskData', { DiskId: diskId }, offset, length);
+  }
+
+  async readSnapshot(snapshotId: string, offset: number, length: number): Promise<Buffer> {
+    return this.read('ReadSnapshotData', { SnapshotId: snapshotId }, offset, length);
+  }
+
+  async diskExtents(diskId: string): Promise<Extents> {
+    return this.extents('DescribeDiskExtents', { DiskId: diskId });
+  }
+
+  async snapshotExtents(snapshotId: string): Promise<Extents> {
+    return this.extents('DescribeSnapshotExtents', { SnapshotId: snapshotId });
+  }
+
+  /** The engine's integrity check of the whole store (root account only). */
+  async verify(): Promise<VerifyResult> {
+    const r = await this.call('VerifyStorage', {}, DATA_VERSION);
+    const problems = (r.Problems ?? []) as { What: string; SnapshotIds?: string[] }[];
+    return {
+      chunks: Number(r.Chunks),
+      bytes: Number(r.Bytes),
+      snapshots: Number(r.Snapshots),
+      problems: problems.map((p) => ({ what: p.What, snapshotIds: p.SnapshotIds ?? [] })),
+    };
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  private async read(action: string, id: Params, offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    await this.pieces(length, async (at, n) => {
+      const answer = await this.request(action, DATA_VERSION, { ...id, Offset: offset + at, Length: n });
+      if (answer.status !== 200 || !answer.contentType.startsWith('application/octet-stream'))
+        this.json(answer); // throws the error it carries
+      if (answer.body.length !== n)
+        throw new EnsnapError('ShortRead', `asked for ${n} bytes, got ${answer.body.length}`, answer.status);
+      answer.body.copy(out, at);
+    });
+    return out;
+  }
+
+  private async extents(action: string, id: Params): Promise<Extents> {
+    const extents: Extent[] = [];
+    let sizeBytes = 0;
+    let from: number | undefined = 0;
+    while (from !== undefined) {
+      const r = await this.call(action, { ...id, Offset: from }, DATA_VERSION);
+      sizeBytes = Number(r.SizeBytes);
+      for (const e of (r.Extents ?? []) as { Offset: number; Length: number }[])
+        extents.push({ offset: Number(e.Offset), length: Number(e.Length) });
+      from = r.NextOffset === undefined ? undefined : Number(r.NextOffset);
+    }
+    return { sizeBytes, extents };
+  }
+
+  /** Runs `fn` over [0, total) in pieces of at most 16 MiB, `concurrency` at a time. */
+  private async pieces(total: number, fn: (at: number, length: number) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < total) {
+        const at = next;
+        const length = Math.min(MAX_REQUEST_BYTES, total - at);
+        next += length;
+        await fn(at, length);
+      }
+    };
+    const workers = Math.min(this.concurrency, Math.ceil(total / MAX_REQUEST_BYTES));
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
+
+  private json(answer: Answer): Record<string, unknown> {
+    let parsed: Record<string, unknown> | undefined;
+    try {
+      parsed = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      parsed = undefined;
+    }
+    if (answer.status === 200 && parsed) return parsed;
+    if (parsed && typeof parsed.Code === 'string')
+      throw new EnsnapError(
+        parsed.Code,
+        String(parsed.Message ?? ''),
+        answer.status,
+        String(parsed.RequestId ?? ''),
+      );
+    throw new EnsnapError(
+      'HttpError',
+      `HTTP ${answer.status}: ${answer.body.toString('utf8', 0, 200)}`,
+      answer.status,
+    );
+  }
+
+  private request(action: string, version: string, params: Params, body?: Buffer): Promise<Answer> {
+    const query = new Map<string, string>();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
+    const payload = body ?? Buffer.alloc(0);
+    const payloadHash = hashHex('ACS3-HMAC-SHA256', payload);
+    const headers: Record<string, string> = {
+      host: this.url.host,
+      'x-acs-action': action,
+      'x-acs-version': version,
+      'x-acs-date': new Date().toISOString().slice(0, 19) + 'Z',
+      'x-acs-signature-nonce': randomBytes(16).toString('hex'),
+      'x-acs-content-sha256': payloadHash,
+    };
+    if (body) headers['content-type'] = 'application/octet-stream';
+    const authorization = v3Authorization({
+      algorithm: 'ACS3-HMAC-SHA256',
+      method: 'POST',
+      path: '/',
+      query,
+      headers,
+      payloadHash,
+      accessKeyId: this.options.accessKeyId,
+      secret: this.options.accessKeySecret,
+    });
+    const qs = canonicalQuery(query);
+    return new Promise<Answer>((resolve, reject) => {
+      const req = this.transport.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path: '/' + (qs ? '?' + qs : ''),
+          method: 'POST',
+          agent: this.agent,
+          headers: { ...headers, authorization, 'content-length': String(payload.length) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (error) => reject(transportError(error)));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type'] ?? ''),
+              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+            }),
+          );
+        },
+      );
+      req.on('error', (error) => reject(transportError(error)));
+      req.end(payload);
+    });
+  }
+}
+
+function transportError(error: Error): EnsnapError {
+  const code = (error as { code?: string }).code ?? 'NetworkError';
+  return new EnsnapError(code, `cannot reach the server: ${error.message}`, 0);
 }

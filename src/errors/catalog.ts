@@ -116,11 +116,25 @@ export const ERROR_CATALOG = {
     source: 'reference',
   },
 
+  // --- the data plane (ensnap's own API version) ---
+  ContentSha256Mismatch: {
+    status: 400,
+    message:
+      'The request body does not match its SHA-256 (ContentSha256); nothing was written. Send the body again.',
+    source: 'ensnap',
+  },
+
   // --- the service itself (never a client's mistake) ---
   InternalError: {
     status: 500,
     message: 'The request processing has failed due to some unknown error.',
     source: 'reference',
+  },
+  StoredDataDamaged: {
+    status: 500,
+    message:
+      'Stored data this request needs is damaged or missing, so nothing was returned. The operator can locate the damage with `ensnap verify`.',
+    source: 'ensnap',
   },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -11,6 +11,12 @@ import describeSnapshots from './ens/describe-snapshots.js';
 import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
 import resetDisk from './ens/reset-disk.js';
 import resizeDisk from './ens/resize-disk.js';
+import describeDiskExtents from './ensnap/describe-disk-extents.js';
+import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
+import readDiskData from './ensnap/read-disk-data.js';
+import readSnapshotData from './ensnap/read-snapshot-data.js';
+import verifyStorage from './ensnap/verify-storage.js';
+import writeDiskData from './ensnap/write-disk-data.js';
 import type { Operation } from './spec.js';
 
 export const OPERATIONS: readonly Operation[] = [
@@ -25,6 +31,13 @@ export const OPERATIONS: readonly Operation[] = [
   modifySnapshotAttribute,
   deleteSnapshot,
   copySnapshot,
+  // ensnap's data plane (version 2026-11-01)
+  writeDiskData,
+  readDiskData,
+  describeDiskExtents,
+  readSnapshotData,
+  describeSnapshotExtents,
+  verifyStorage,
 ] as unknown as readonly Operation[];
 
 const byVersion = new Map<string, Map<string, Operation>>();

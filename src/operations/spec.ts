@@ -2,6 +2,7 @@
 // validates the request, types the handler's input and feeds the coverage table in the docs.
 import { invalidParameter, missingParameter } from '../errors/catalog.js';
 import type { Caller } from '../domain/caller.js';
+import type { DiskDataService } from '../domain/disk-data.js';
 import type { DiskService } from '../domain/disks.js';
 import type { IdProfile } from '../domain/ids.js';
 import type { RegionCatalog } from '../domain/region-catalog.js';
@@ -28,6 +29,7 @@ export interface OperationContext {
   regions: RegionCatalog;
   disks: DiskService;
   snapshots: SnapshotService;
+  diskData: DiskDataService;
 }
 
 export type Coverage = { status: 'complete' | 'partial' | 'not yet'; missing?: string };
@@ -40,7 +42,21 @@ export interface Operation<S extends ParamSpecs = ParamSpecs> {
   accessLevel: 'read' | 'list' | 'create' | 'update' | 'delete';
   params: S;
   coverage: Coverage;
-  handle(ctx: OperationContext, input: Input<S>): Promise<Record<string, unknown>>;
+  /**
+   * The operation takes raw bytes as its body (`Content-Type: application/octet-stream`, at most
+   * `maxBytes`, its SHA-256 checked); the dispatcher hands them to `handle`.
+   */
+  body?: { maxBytes: number };
+  handle(
+    ctx: OperationContext,
+    input: Input<S>,
+    body: Buffer,
+  ): Promise<Record<string, unknown> | BinaryReply>;
+}
+
+/** An answer of raw bytes (`application/octet-stream`) instead of a JSON/XML document. */
+export class BinaryReply {
+  constructor(readonly data: Buffer) {}
 }
 
 export function defineOperation<S extends ParamSpecs>(op: Operation<S>): Operation<S> {

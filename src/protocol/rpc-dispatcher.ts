@@ -2,18 +2,20 @@
 // Action), authenticate, validate the input against the operation's spec, run it, render. Every
 // failure becomes a catalog error in the caller's format; anything unexpected is logged and
 // answered as InternalError without internals.
-import { ApiError } from '../errors/catalog.js';
+import { createHash } from 'node:crypto';
+import { ApiError, missingParameter } from '../errors/catalog.js';
 import { newRequestId } from '../domain/ids.js';
 import { findVersion } from '../operations/catalog.js';
-import { readInput, type OperationContext } from '../operations/spec.js';
-import { readEnvelope, type Authenticator } from './authenticate.js';
+import { BinaryReply, readInput, type Operation, type OperationContext } from '../operations/spec.js';
+import { readEnvelope, type Authenticator, type Envelope } from './authenticate.js';
 import { decodeRequest, header, type DecodedRequest, type HttpRequestView } from './decode.js';
 import { renderError, renderSuccess, type ResponseFormat } from './render.js';
 
 export interface RpcOutcome {
   status: number;
   contentType: string;
-  body: string;
+  /** A JSON/XML document, or raw bytes (application/octet-stream) from a data-plane read. */
+  body: string | Buffer;
   requestId: string;
   /** The operation's action once it was found in the catalog, else "". */
   action: string;
@@ -31,6 +33,8 @@ export class RpcDispatcher {
     private readonly auth: Authenticator,
     private readonly services: ServiceContext,
     private readonly onUnexpected: (error: unknown, requestId: string) => void,
+    /** The body limit of operations that take no raw body (the HTTP server lets larger raw bodies in). */
+    private readonly bodyLimitBytes = Infinity,
   ) {}
 
   async handle(http: HttpRequestView): Promise<RpcOutcome> {
@@ -51,11 +55,16 @@ export class RpcDispatcher {
       const operation = actions.get(envelope.action);
       if (!operation) throw new ApiError('InvalidAction.NotFound');
       action = operation.action;
+      if (!operation.body && http.body.length > this.bodyLimitBytes)
+        throw new ApiError('InvalidParameter.Body', String(this.bodyLimitBytes));
       const caller = await this.auth.verify(req, envelope);
       const input = readInput(operation.params, req.params);
-      const fields = await operation.handle({ ...this.services, caller, requestId }, input);
-      const rendered = renderSuccess(format, action, requestId, fields);
-      return { status: 200, ...rendered, requestId, action, accessKeyId, code: 'OK', codeKey: 'OK' };
+      const body = operation.body ? rawBody(operation.body, req, envelope) : Buffer.alloc(0);
+      const result = await operation.handle({ ...this.services, caller, requestId }, input, body);
+      const ok = { requestId, action, accessKeyId, code: 'OK', codeKey: 'OK' };
+      if (result instanceof BinaryReply)
+        return { status: 200, contentType: 'application/octet-stream', body: result.data, ...ok };
+      return { status: 200, ...renderSuccess(format, action, requestId, result), ...ok };
     } catch (thrown) {
       const error = thrown instanceof ApiError ? thrown : new ApiError('InternalError');
       if (!(thrown instanceof ApiError)) this.onUnexpected(thrown, requestId);
@@ -76,6 +85,28 @@ export class RpcDispatcher {
       };
     }
   }
+}
+
+/**
+ * The raw body of an operation that takes one: `application/octet-stream`, not empty, within the
+ * operation's limit, and intact. V3 signs the body (the server hashes the bytes it received into
+ * the canonical request, so a changed body fails the signature); V1 signs only parameters, so a V1
+ * request must name the body's SHA-256 in `ContentSha256`, which is checked (V3 may send it too).
+ */
+function rawBody(spec: NonNullable<Operation['body']>, req: DecodedRequest, envelope: Envelope): Buffer {
+  const body = req.http.body;
+  if (body.length === 0) throw missingParameter('Body');
+  const type = (header(req.http, 'content-type') ?? '').toLowerCase();
+  if (!/^application\/octet-stream\s*(;|$)/.test(type))
+    throw new ApiError('InvalidParameter.%s', 'Content-Type');
+  if (body.length > spec.maxBytes) throw new ApiError('InvalidParameter.Body', String(spec.maxBytes));
+  const declared = req.params.get('ContentSha256');
+  if (declared === undefined || declared === '') {
+    if (envelope.scheme === 'v1') throw missingParameter('ContentSha256');
+  } else if (declared.toLowerCase() !== createHash('sha256').update(body).digest('hex')) {
+    throw new ApiError('ContentSha256Mismatch');
+  }
+  return body;
 }
 
 /** Format=JSON|XML in any case; without it, JSON for V3 (it has no Format) and XML for V1. */

@@ -75,3 +75,37 @@ export function v3StringToSign(input: V3Input): { canonicalRequest: string; stri
 export function v3Sign(algorithm: V3Algorithm, stringToSign: string, secret: string): string {
   return createHmac(V3_ALGORITHMS[algorithm], secret).update(stringToSign, 'utf8').digest('hex');
 }
+
+export interface V3Request {
+  algorithm: V3Algorithm;
+  method: string;
+  path: string;
+  query: ReadonlyMap<string, string>;
+  /** Headers to send and sign, by lower-case name: host, x-acs-*, content-type. */
+  headers: Record<string, string>;
+  payloadHash: string;
+  accessKeyId: string;
+  secret: string;
+}
+
+/**
+ * Signs a request as the SDK does: every header given is signed, and the Authorization header to
+ * send with them is returned.
+ */
+export function v3Authorization(request: V3Request): string {
+  const signedHeaders = Object.keys(request.headers)
+    .map((n) => n.toLowerCase())
+    .sort();
+  const lower = new Map(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const { stringToSign } = v3StringToSign({
+    algorithm: request.algorithm,
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: (name) => lower.get(name),
+    signedHeaders,
+    payloadHash: request.payloadHash,
+  });
+  const signature = v3Sign(request.algorithm, stringToSign, request.secret);
+  return `${request.algorithm} Credential=${request.accessKeyId},SignedHeaders=${signedHeaders.join(';')},Signature=${signature}`;
+}

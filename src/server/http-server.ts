@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   log: Logger;
   bodyLimitBytes: number;
+  /** The limit for raw `application/octet-stream` bodies (the data plane's writes). */
+  dataBodyLimitBytes?: number;
 }
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
@@ -63,7 +65,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500, querystringParser: () => ({}) },
     // What Node's parser or Fastify's router refuse is answered in the catalog's envelope too.
     clientErrorHandler: (error, socket) => onClientError(error, socket),
-    frameworkErrors: (error, request, reply) => sendError(request, reply, refusal(error)),
+    frameworkErrors: (error, request, reply) => sendError(request, reply, refusal(error, request)),
   });
   // CONNECT is not served: answer it (Node would close the connection without a word).
   app.server.on('connect', (_req, socket: Socket) =>
@@ -76,6 +78,13 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // Every body arrives as raw bytes: V3 hashes them, and the dispatcher parses form bodies.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Raw data (WriteDiskData) may be larger; the dispatcher holds other operations to bodyLimit.
+  const dataLimit = Math.max(options.bodyLimitBytes, options.dataBodyLimitBytes ?? 0);
+  app.addContentTypeParser(
+    'application/octet-stream',
+    { parseAs: 'buffer', bodyLimit: dataLimit },
+    (_req, body, done) => done(null, body),
+  );
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
@@ -131,10 +140,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   }
 
   // Fastify's own refusals (body too large, bad content length, …) in the catalog's envelope.
-  function refusal(error: { statusCode?: number; code?: string }): ApiError {
+  function refusal(error: { statusCode?: number; code?: string }, request: FastifyRequest): ApiError {
+    const raw = /^application\/octet-stream\s*(;|$)/i.test(request.headers['content-type'] ?? '');
     const apiError =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? new ApiError('InvalidParameter.Body', String(options.bodyLimitBytes))
+        ? new ApiError('InvalidParameter.Body', String(raw ? dataLimit : options.bodyLimitBytes))
         : error.statusCode !== undefined && error.statusCode < 500
           ? new ApiError('InvalidParameter.Encoding', 'the HTTP request is malformed')
           : new ApiError('InternalError');
@@ -142,7 +152,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return apiError;
   }
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) =>
-    sendError(request, reply, refusal(error)),
+    sendError(request, reply, refusal(error, request)),
   );
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new ApiError('InvalidAction.NotFound')),

@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { v1Sign, v1StringToSign } from '../../src/protocol/signature-v1.js';
-import { hashHex, parseAuthorization, v3Sign, v3StringToSign } from '../../src/protocol/signature-v3.js';
+import {
+  hashHex,
+  parseAuthorization,
+  v3Authorization,
+  v3Sign,
+  v3StringToSign,
+} from '../../src/protocol/signature-v3.js';
 import { percentEncode } from '../../src/protocol/percent-encoding.js';
 
 const map = (o: Record<string, string>) => new Map(Object.entries(o));
@@ -222,6 +228,56 @@ describe('signature V3 (ACS3-HMAC-SHA256)', () => {
       'ACS3-HMAC-SHA256\n334ccf3b8e4fb267cd0ada1b7f8a971e90eea1eb09a901382742b1b6a44ee5ce',
     );
     assert.match(v3Sign('ACS3-HMAC-SHA256', stringToSign, 'testSecret'), /^8ecc4aec.*2b6982$/);
+  });
+
+  it('signs a request (the client side): vector D and vector F as Authorization headers', () => {
+    assert.equal(
+      v3Authorization({
+        algorithm: 'ACS3-HMAC-SHA256',
+        method: 'POST',
+        path: '/',
+        query: map({
+          ImageId: 'win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd',
+          RegionId: 'cn-shanghai',
+        }),
+        // In another order and case than signed: the signer sorts and lower-cases them.
+        headers: {
+          'x-acs-version': '2014-05-26',
+          Host: 'ecs.cn-shanghai.aliyuncs.com',
+          'x-acs-action': 'RunInstances',
+          'x-acs-signature-nonce': '3156853299f313e23d1673dc12e1703d',
+          'x-acs-date': '2023-10-26T10:22:32Z',
+          'x-acs-content-sha256': EMPTY_SHA256,
+        },
+        payloadHash: EMPTY_SHA256,
+        accessKeyId: 'YourAccessKeyId',
+        secret: 'YourAccessKeySecret',
+      }),
+      'ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0',
+    );
+    const payloadHash = '90b4b8ee004064b13583db6a2420d30ed331088b0d07783ea3dba4360002d2c6';
+    const authorization = v3Authorization({
+      algorithm: 'ACS3-HMAC-SHA256',
+      method: 'POST',
+      path: '/',
+      query: new Map(),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        host: 'ens.aliyuncs.com',
+        'x-acs-action': 'CreateSnapshot',
+        'x-acs-version': '2017-11-10',
+        'x-acs-date': '2024-01-01T00:00:00Z',
+        'x-acs-signature-nonce': 'd410180a5abf7fe235dd9b74aca91fc0',
+        'x-acs-content-sha256': payloadHash,
+      },
+      payloadHash,
+      accessKeyId: 'testid',
+      secret: 'testsecret',
+    });
+    assert.equal(
+      parseAuthorization(authorization)?.signature,
+      '4d44c146dd4edf99aeec6a336f2a5e30f21455dd8c9a9b81532e740325a8d5ca',
+    );
   });
 
   it('parses the Authorization header, and refuses a malformed one', () => {

@@ -827,23 +827,33 @@ export class BlockStore implements BlockEngine {
 
   /** Re-reads and re-hashes every chunk, checks every manifest, and names the snapshots affected. */
   async verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
+    // Shared with copies, exclusive of the garbage collector: no pack moves or goes while it reads.
+    await this.gcLock.acquire(1);
+    try {
+      return await this.verifyStore(onProgress);
+    } finally {
+      this.gcLock.release(1);
+    }
+  }
+
+  private async verifyStore(onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
     const bad = new Map<string, string>();
     let chunks = 0;
     let bytes = 0;
-    const total = this.db.packs().length;
-    let lastPack = '';
+    const packs = this.db.packs();
     let packsDone = 0;
-    for (const row of this.db.allChunks()) {
-      if (row.pack !== lastPack) {
-        lastPack = row.pack;
-        onProgress?.(++packsDone, total);
-      }
-      chunks++;
-      bytes += row.storedLen;
-      try {
-        await this.chunks.read(row);
-      } catch (error) {
-        bad.set(row.hash.toString('hex'), error instanceof ChunkUnreadable ? error.reason : String(error));
+    // Pack by pack, each pack's rows read whole: a statement left open across the awaits below
+    // would keep the connection busy, and every other engine call would fail meanwhile.
+    for (const pack of packs) {
+      onProgress?.(++packsDone, packs.length);
+      for (const row of this.db.chunksInPack(pack.id)) {
+        chunks++;
+        bytes += row.storedLen;
+        try {
+          await this.chunks.read(row);
+        } catch (error) {
+          bad.set(row.hash.toString('hex'), error instanceof ChunkUnreadable ? error.reason : String(error));
+        }
       }
     }
     const problems: VerifyReport['problems'] = [];

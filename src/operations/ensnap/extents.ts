@@ -1,0 +1,10 @@
+import type { ExtentPage } from '../../domain/disk-data.js';
+
+/** DescribeDiskExtents / DescribeSnapshotExtents: the size, one page of extents, where the next starts. */
+export function renderExtents(page: ExtentPage): Record<string, unknown> {
+  return {
+    SizeBytes: page.sizeBytes,
+    Extents: page.extents.map((e) => ({ Offset: e.offset, Length: e.length })),
+    ...(page.nextOffset === undefined ? {} : { NextOffset: page.nextOffset }),
+  };
+}

@@ -1,0 +1,19 @@
+import { DATA_MAX_BYTES } from '../../domain/disk-data.js';
+import { BinaryReply, defineOperation, integer, required, string } from '../spec.js';
+import { ENSNAP_VERSION, OFFSET_MAX } from './version.js';
+
+export default defineOperation({
+  version: ENSNAP_VERSION,
+  action: 'ReadDiskData',
+  ramAction: 'ensnap:ReadDiskData',
+  accessLevel: 'read',
+  params: {
+    DiskId: required(string()),
+    Offset: required(integer(0, OFFSET_MAX)),
+    Length: required(integer(1, DATA_MAX_BYTES)),
+  },
+  coverage: { status: 'complete' },
+  async handle(ctx, input) {
+    return new BinaryReply(await ctx.diskData.read(ctx.caller, input.DiskId, input.Offset, input.Length));
+  },
+});

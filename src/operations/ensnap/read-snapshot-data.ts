@@ -1,0 +1,21 @@
+import { DATA_MAX_BYTES } from '../../domain/disk-data.js';
+import { BinaryReply, defineOperation, integer, required, string } from '../spec.js';
+import { ENSNAP_VERSION, OFFSET_MAX } from './version.js';
+
+export default defineOperation({
+  version: ENSNAP_VERSION,
+  action: 'ReadSnapshotData',
+  ramAction: 'ensnap:ReadSnapshotData',
+  accessLevel: 'read',
+  params: {
+    SnapshotId: required(string()),
+    Offset: required(integer(0, OFFSET_MAX)),
+    Length: required(integer(1, DATA_MAX_BYTES)),
+  },
+  coverage: { status: 'complete' },
+  async handle(ctx, input) {
+    return new BinaryReply(
+      await ctx.diskData.readSnapshot(ctx.caller, input.SnapshotId, input.Offset, input.Length),
+    );
+  },
+});
