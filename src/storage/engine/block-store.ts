@@ -31,6 +31,7 @@ import {
 } from './manifest.js';
 import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
 import { CopyPipeline } from './copy-pipeline.js';
+import { HashPool, type HashedBlocks } from './hash-pool.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
@@ -43,19 +44,14 @@ import {
 export const DEFAULT_BLOCK_SIZE = 16 * 1024;
 const READ_RUN_BLOCKS = 256;
 const CHECKPOINT_MS = 1000;
+/** A restore marks what it copied (after flushing it) every this many bytes. */
+const HYDRATE_FLUSH_BYTES = 256 * 1024 * 1024;
 const GC_EXCLUSIVE = 1_000_000;
 
 export interface BlockStoreOptions {
   dataDir: string;
   blockSize?: number;
   log?: (event: Record<string, unknown>, message: string) => void;
-}
-
-const ZERO_BLOCKS = new Map<number, Buffer>();
-function isZero(data: Buffer): boolean {
-  let zero = ZERO_BLOCKS.get(data.length);
-  if (!zero) ZERO_BLOCKS.set(data.length, (zero = Buffer.alloc(data.length)));
-  return data.equals(zero);
 }
 
 const emptyRoot = (blockSize: number, sizeBytes: number): Root => ({
@@ -72,6 +68,8 @@ export class BlockStore implements BlockEngine {
   private readonly volumes = new Map<string, Promise<Volume>>();
   /** Copies hold it shared while they look chunks up; the garbage collector holds it alone. */
   private readonly gcLock = new Semaphore(GC_EXCLUSIVE);
+  /** Background restores in progress, by disk. */
+  private readonly hydrators = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly freezes = new Map<
     Volume,
     { snapshotId: string; resolve: () => void; reject: (e: unknown) => void }[]
@@ -83,6 +81,7 @@ export class BlockStore implements BlockEngine {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning: Promise<void> | undefined;
   private readonly blockSize: number;
+  private readonly hashPool = new HashPool();
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
@@ -120,7 +119,7 @@ export class BlockStore implements BlockEngine {
         // A dirty map of a freeze that did not commit, or of one that did (the old one).
         if (name.startsWith('dirty-') && name !== dirtyFile(row.dirtyGen)) await rm(path.join(dir, name));
       }
-      if (row.restoreRoot) await this.fill(await this.volume(row.diskId), row);
+      if (row.restoreRoot) await this.startRestore(await this.volume(row.diskId), row, false);
     }
     for (const snapshot of this.db.snapshots()) {
       if (snapshot.state === 'copying') await this.guard(await this.volume(snapshot.diskId), snapshot);
@@ -128,11 +127,13 @@ export class BlockStore implements BlockEngine {
   }
 
   async close(): Promise<void> {
+    for (const diskId of [...this.hydrators.keys()]) await this.stopHydrator(diskId);
     clearTimeout(this.gcTimer);
     await this.gcRunning;
     for (const volume of this.volumes.values()) await (await volume).close();
     this.volumes.clear();
     await this.objects.close();
+    await this.hashPool.close();
     this.db.close();
   }
 
@@ -173,33 +174,42 @@ export class BlockStore implements BlockEngine {
       sizeBytes,
       blockSize,
       dirtyGen: 0,
-      baseSnapshot: null,
+      baseSnapshot: source?.id ?? null,
       restoreSnapshot: source?.id ?? null,
       restoreRoot: source?.root ?? null,
+      restoreGen: source ? 1 : 0,
     };
     this.db.transaction(() => {
       this.db.insertVolume(row);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
     });
     await this.db.sync();
-    if (source) await this.fill(await this.volume(diskId), row);
+    if (source) await this.startRestore(await this.volume(diskId), row, true);
   }
 
   /** Rolls the volume back to a snapshot of it. No snapshot of the volume may be in progress. */
   async resetVolume(diskId: string, snapshotId: string): Promise<void> {
     const source = this.completeSnapshot(snapshotId);
     const volume = await this.volume(diskId);
+    if (volume.guards.size > 0) throw new EngineConflict('a snapshot of the disk is still being taken');
+    await this.stopHydrator(diskId);
     await volume.lock.runExclusive(async () => {
       if (volume.guards.size > 0) throw new EngineConflict('a snapshot of the disk is still being taken');
       const row = this.db.volume(diskId) as VolumeRow;
-      const restoring = { ...row, restoreSnapshot: source.id, restoreRoot: source.root };
+      const restoring: VolumeRow = {
+        ...row,
+        baseSnapshot: source.id,
+        restoreSnapshot: source.id,
+        restoreRoot: source.root,
+        restoreGen: row.restoreGen + 1,
+      };
       this.db.transaction(() => {
         this.db.updateVolume(restoring);
         this.db.addRefs(source.root as Buffer, 1);
         if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
       });
       await this.db.sync();
-      await this.fill(volume, restoring);
+      await this.startRestore(volume, restoring, true);
     });
     this.scheduleGc();
   }
@@ -219,9 +229,13 @@ export class BlockStore implements BlockEngine {
     if (!row) return;
     if (this.db.pendingSnapshotsOf(diskId).length > 0)
       throw new EngineNotReady('snapshots of the disk are in progress');
+    await this.stopHydrator(diskId);
     const volume = this.volumes.get(diskId);
     this.volumes.delete(diskId);
-    if (volume) await (await volume).close().catch(() => undefined);
+    if (volume) {
+      const open = await volume;
+      await open.lock.runExclusive(() => open.close().catch(() => undefined));
+    }
     this.db.transaction(() => {
       this.db.deleteVolume(diskId);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
@@ -243,31 +257,100 @@ export class BlockStore implements BlockEngine {
     return (await this.volume(diskId)).extents();
   }
 
-  /** Fills an emptied volume with a snapshot's blocks, then forgets the restore (it is done). */
-  private async fill(volume: Volume, row: VolumeRow): Promise<void> {
+  /**
+   * Restore: the volume takes the snapshot's content at once (reads of blocks not yet copied are
+   * served from the snapshot) and a background task copies the blocks into the raw file.
+   */
+  private async startRestore(volume: Volume, row: VolumeRow, fresh: boolean): Promise<void> {
     const root = decodeRoot(await this.chunks.get(row.restoreRoot as Buffer));
-    await volume.clear();
-    for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
-      const page = decodePage(await this.chunks.get(pageHash));
-      for (const [slot, hash] of page) {
+    const needed = new Bitmap(volume.blocks);
+    const pages = await this.chunks.getMany([...root.pages.values()]);
+    for (const [index, hash] of root.pages) {
+      for (const slot of decodePage(pages.get(hash.toString('latin1')) as Buffer).keys()) {
         const block = index * PAGE_BLOCKS + slot;
-        if (block >= volume.blocks) continue;
-        const data = await this.chunks.get(hash);
-        const end = Math.min(data.length, volume.sizeBytes - block * volume.blockSize);
-        await volume.fill(block, end < data.length ? data.subarray(0, end) : data);
+        if (block < volume.blocks) needed.setRange(block, block);
       }
     }
-    await volume.finishFill();
-    this.db.transaction(() => {
-      this.db.updateVolume({
-        ...row,
-        baseSnapshot: row.restoreSnapshot,
-        restoreSnapshot: null,
-        restoreRoot: null,
-      });
-      this.db.addRefs(row.restoreRoot as Buffer, -1);
+    const fetch = this.blockReader(root);
+    if (fresh) await volume.beginRestore(row.restoreGen, needed, fetch);
+    else await volume.resumeRestore(row.restoreGen, needed, fetch);
+    const controller = new AbortController();
+    const done = this.hydrate(volume, root, row.restoreGen, controller.signal).catch((error: unknown) => {
+      if (!controller.signal.aborted)
+        this.log(
+          { diskId: volume.diskId, err: String(error) },
+          'restore stopped; it resumes at the next start',
+        );
     });
-    await this.db.sync();
+    this.hydrators.set(volume.diskId, { controller, done });
+  }
+
+  /** Copies the snapshot's blocks into the volume, page by page, then ends the restore. */
+  private async hydrate(volume: Volume, root: Root, gen: number, signal: AbortSignal): Promise<void> {
+    const missing = new Set(volume.unhydrated());
+    let unflushed = 0;
+    for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
+      signal.throwIfAborted();
+      const page = decodePage(await this.chunks.get(pageHash));
+      const blocks: number[] = [];
+      const hashes: Buffer[] = [];
+      for (const [slot, hash] of [...page].sort((a, b) => a[0] - b[0])) {
+        const block = index * PAGE_BLOCKS + slot;
+        if (!missing.has(block)) continue;
+        blocks.push(block);
+        hashes.push(hash);
+      }
+      if (blocks.length === 0) continue;
+      const contents = await this.chunks.getMany(hashes);
+      signal.throwIfAborted();
+      await volume.hydrate(
+        blocks,
+        hashes.map((h) => contents.get(h.toString('latin1')) as Buffer),
+      );
+      unflushed += blocks.length * volume.blockSize;
+      if (unflushed >= HYDRATE_FLUSH_BYTES) {
+        await volume.flushHydrated();
+        unflushed = 0;
+      }
+    }
+    await volume.flushHydrated();
+    await volume.lock.runExclusive(async () => {
+      const row = this.db.volume(volume.diskId);
+      if (!row || row.restoreGen !== gen || !row.restoreRoot) return;
+      this.db.transaction(() => {
+        this.db.updateVolume({ ...row, restoreSnapshot: null, restoreRoot: null });
+        this.db.addRefs(row.restoreRoot as Buffer, -1);
+      });
+      await this.db.sync();
+      await volume.endRestore();
+    });
+    this.hydrators.delete(volume.diskId);
+    this.scheduleGc();
+  }
+
+  private async stopHydrator(diskId: string): Promise<void> {
+    const running = this.hydrators.get(diskId);
+    if (!running) return;
+    running.controller.abort();
+    await running.done;
+    this.hydrators.delete(diskId);
+  }
+
+  /** Reads one block of a manifest (zeros where it has none), keeping recent pages decoded. */
+  private blockReader(root: Root): (block: number) => Promise<Buffer> {
+    const pages = new Map<number, Page>();
+    return async (block) => {
+      const index = Math.floor(block / PAGE_BLOCKS);
+      let page = pages.get(index);
+      if (!page) {
+        const hash = root.pages.get(index);
+        page = hash ? decodePage(await this.chunks.get(hash)) : new Map();
+        if (pages.size >= 64) pages.delete(pages.keys().next().value as number);
+        pages.set(index, page);
+      }
+      const hash = page.get(block - index * PAGE_BLOCKS);
+      return hash ? this.chunks.get(hash) : Buffer.alloc(root.blockSize);
+    };
   }
 
   // --- snapshots ---------------------------------------------------------------------------
@@ -527,13 +610,12 @@ export class BlockStore implements BlockEngine {
       for (const { page } of pages) guard.donePages.add(page);
     });
 
-    for (const [index, blocks] of [...byPage].sort((a, b) => a[0] - b[0])) {
-      signal.throwIfAborted();
-      const parentPage = parent.pages.get(index);
-      const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
+    // Reads a page's blocks (in runs of consecutive blocks, each under the volume's lock so that
+    // no write lands between the check for preserved content and the read) and has them hashed
+    // on the worker threads. The next page is read and hashed while this one is stored.
+    const load = async (blocks: number[]) => {
+      const runs: Promise<{ first: number } & HashedBlocks>[] = [];
       for (let i = 0; i < blocks.length;) {
-        // A run of consecutive blocks, read in one go under the volume's lock (so that no write
-        // lands between the check for preserved content and the read).
         let j = i + 1;
         while (
           j < blocks.length &&
@@ -544,7 +626,10 @@ export class BlockStore implements BlockEngine {
         const first = blocks[i] as number;
         const count = j - i;
         const data = await volume.lock.runExclusive(async () => {
-          const run = await volume.read(first * volume.blockSize, count * volume.blockSize);
+          const run = await volume.read(
+            first * volume.blockSize,
+            Math.min(count * volume.blockSize, volume.sizeBytes - first * volume.blockSize),
+          );
           for (let k = 0; k < count; k++) {
             if (guard.preserved.has(first + k)) {
               (await volume.readForSnapshot(guard, first + k)).copy(run, k * volume.blockSize);
@@ -552,18 +637,38 @@ export class BlockStore implements BlockEngine {
           }
           return run;
         });
-        for (let k = 0; k < count; k++) {
-          const block = first + k;
-          const slot = block - index * PAGE_BLOCKS;
-          let content = data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize);
-          const end = volume.sizeBytes - block * volume.blockSize;
-          if (end < content.length) content = content.subarray(0, end);
-          if (isZero(content)) page.delete(slot);
-          else page.set(slot, pipeline.store(ChunkKind.Data, content));
-        }
-        done += count;
+        runs.push(this.hashPool.hashBlocks(data, volume.blockSize).then((h) => ({ first, ...h })));
         i = j;
       }
+      return Promise.all(runs);
+    };
+    const order = [...byPage].sort((a, b) => a[0] - b[0]);
+    let next = order[0] ? load(order[0][1]) : undefined;
+    for (let p = 0; p < order.length; p++) {
+      signal.throwIfAborted();
+      const [index, blocks] = order[p] as [number, number[]];
+      const runs = await (next as ReturnType<typeof load>);
+      next = order[p + 1] ? load((order[p + 1] as [number, number[]])[1]) : undefined;
+      next?.catch(() => undefined); // awaited in the next round; not an unhandled rejection meanwhile
+      const parentPage = parent.pages.get(index);
+      const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
+      pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
+      for (const { first, data, hashes } of runs) {
+        hashes.forEach((hash, k) => {
+          const slot = first + k - index * PAGE_BLOCKS;
+          if (hash === null) page.delete(slot);
+          else
+            page.set(
+              slot,
+              pipeline.store(
+                ChunkKind.Data,
+                data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
+                hash,
+              ),
+            );
+        });
+      }
+      done += blocks.length;
       pipeline.finishPage({
         page: index,
         hash: page.size > 0 ? pipeline.store(ChunkKind.Page, encodePage(page)) : null,
@@ -708,6 +813,7 @@ export class BlockStore implements BlockEngine {
     const root = await this.root(snapshotId);
     const out = Buffer.alloc(length);
     const bs = root.blockSize;
+    const wanted: { block: number; hash: Buffer }[] = [];
     let page: { index: number; map: Page } | undefined;
     for (let block = Math.floor(offset / bs); block * bs < offset + length; block++) {
       const index = Math.floor(block / PAGE_BLOCKS);
@@ -716,8 +822,11 @@ export class BlockStore implements BlockEngine {
         page = { index, map: hash ? decodePage(await this.chunks.get(hash)) : new Map() };
       }
       const hash = page.map.get(block - index * PAGE_BLOCKS);
-      if (!hash) continue;
-      const data = await this.chunks.get(hash);
+      if (hash) wanted.push({ block, hash });
+    }
+    const contents = await this.chunks.getMany(wanted.map((w) => w.hash));
+    for (const { block, hash } of wanted) {
+      const data = contents.get(hash.toString('latin1')) as Buffer;
       const from = Math.max(offset, block * bs);
       const to = Math.min(offset + length, block * bs + data.length);
       if (to > from) data.copy(out, from - offset, from - block * bs, to - block * bs);

@@ -17,6 +17,9 @@ export class CopyPipeline {
   private readonly sealed = new Set<PackWriter>();
   private inflight: Promise<void> = Promise.resolve();
   private pages: FinishedPage[] = [];
+  /** What learn() asked the index and what it found, so that store() need not ask again. */
+  private asked = new Set<string>();
+  private known = new Set<string>();
 
   constructor(
     private readonly chunks: ChunkStore,
@@ -31,16 +34,24 @@ export class CopyPipeline {
     return this.pack.bytes;
   }
 
+  /** Looks up many ids at once before they are stored (replaces what was learnt before). */
+  learn(hashes: Buffer[]): void {
+    this.asked = new Set(hashes.map((h) => h.toString('latin1')));
+    this.known = this.db.knownChunks(hashes);
+  }
+
   /** Whether the store has the chunk, or will once the packs in flight are indexed. */
   private has(hash: Buffer): boolean {
     if (this.pack.has(hash)) return true;
     for (const pack of this.sealed) if (pack.has(hash)) return true;
-    return this.db.hasChunk(hash);
+    const key = hash.toString('latin1');
+    return this.asked.has(key) ? this.known.has(key) : this.db.hasChunk(hash);
   }
 
   /** Stores the bytes unless they are stored already; returns their chunk id. */
   store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data)): Buffer {
-    if (!this.has(hash)) this.pack.add(hash, kind, kind === ChunkKind.Data ? Buffer.from(data) : data);
+    // The bytes are kept by reference (a view into the copy's read buffer) until the pack is written.
+    if (!this.has(hash)) this.pack.add(hash, kind, data);
     return hash;
   }
 

@@ -23,6 +23,7 @@ CREATE TABLE volumes (
   base_snapshot    TEXT,
   restore_snapshot TEXT,
   restore_root     BLOB,
+  restore_gen      INTEGER NOT NULL,
   created_ms       BIGINT NOT NULL
 );
 
@@ -79,6 +80,8 @@ CREATE INDEX chunks_by_pack ON chunks (pack);
   },
 ];
 
+const KNOWN_BATCH = 128;
+
 export type SnapshotState = 'copying' | 'complete';
 
 export interface VolumeRow {
@@ -90,6 +93,8 @@ export interface VolumeRow {
   baseSnapshot: string | null;
   restoreSnapshot: string | null;
   restoreRoot: Buffer | null;
+  /** Numbers the restores of this volume; names its hydrated-<gen>.bitmap. */
+  restoreGen: number;
 }
 
 export interface SnapshotRow {
@@ -119,7 +124,7 @@ export interface ChunkRow {
 }
 
 const VOLUME_COLUMNS =
-  'disk_id AS diskId, size_bytes AS sizeBytes, block_size AS blockSize, dirty_gen AS dirtyGen, base_snapshot AS baseSnapshot, restore_snapshot AS restoreSnapshot, restore_root AS restoreRoot';
+  'disk_id AS diskId, size_bytes AS sizeBytes, block_size AS blockSize, dirty_gen AS dirtyGen, base_snapshot AS baseSnapshot, restore_snapshot AS restoreSnapshot, restore_root AS restoreRoot, restore_gen AS restoreGen';
 const SNAPSHOT_COLUMNS =
   'id, disk_id AS diskId, state, block_size AS blockSize, size_bytes AS sizeBytes, parent_id AS parentId, parent_root AS parentRoot, pending, root, data_bytes AS dataBytes, added_bytes AS addedBytes';
 const CHUNK_COLUMNS = 'hash, kind, pack, offset, stored_len AS storedLen, raw_len AS rawLen, codec, refs';
@@ -142,10 +147,10 @@ export class EngineDb {
       volume: p(`SELECT ${VOLUME_COLUMNS} FROM volumes WHERE disk_id = ?`),
       volumes: p(`SELECT ${VOLUME_COLUMNS} FROM volumes`),
       insertVolume: p(
-        'INSERT INTO volumes (disk_id, size_bytes, block_size, dirty_gen, base_snapshot, restore_snapshot, restore_root, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO volumes (disk_id, size_bytes, block_size, dirty_gen, base_snapshot, restore_snapshot, restore_root, restore_gen, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       updateVolume: p(
-        'UPDATE volumes SET size_bytes = ?, dirty_gen = ?, base_snapshot = ?, restore_snapshot = ?, restore_root = ? WHERE disk_id = ?',
+        'UPDATE volumes SET size_bytes = ?, dirty_gen = ?, base_snapshot = ?, restore_snapshot = ?, restore_root = ?, restore_gen = ? WHERE disk_id = ?',
       ),
       deleteVolume: p('DELETE FROM volumes WHERE disk_id = ?'),
       snapshot: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`),
@@ -169,6 +174,9 @@ export class EngineDb {
       deletePreserved: p('DELETE FROM preserved WHERE snapshot_id = ?'),
       chunk: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE hash = ?`),
       hasChunk: p('SELECT 1 FROM chunks WHERE hash = ?').pluck(),
+      knownChunks: p(
+        `SELECT hash FROM chunks WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
+      ).pluck(),
       insertChunk: p(
         'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (hash) DO NOTHING',
       ),
@@ -228,6 +236,7 @@ export class EngineDb {
       v.baseSnapshot,
       v.restoreSnapshot,
       v.restoreRoot,
+      v.restoreGen,
       Date.now(),
     );
   }
@@ -238,6 +247,7 @@ export class EngineDb {
       v.baseSnapshot,
       v.restoreSnapshot,
       v.restoreRoot,
+      v.restoreGen,
       v.diskId,
     );
   }
@@ -317,6 +327,18 @@ export class EngineDb {
   hasChunk(hash: Buffer): boolean {
     return this.s.hasChunk.get(hash) !== undefined;
   }
+  /** Which of these chunks are in the index (as latin1 strings of their ids), in a few queries. */
+  knownChunks(hashes: Buffer[]): Set<string> {
+    const out = new Set<string>();
+    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
+      const batch = hashes.slice(i, i + KNOWN_BATCH);
+      // The statement has a fixed number of slots; the unused ones repeat the first id.
+      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+      for (const hash of this.s.knownChunks.all(...batch) as Buffer[]) out.add(hash.toString('latin1'));
+    }
+    return out;
+  }
+
   insertChunk(c: Omit<ChunkRow, 'refs'>): boolean {
     return (
       this.s.insertChunk.run(c.hash, c.kind, c.pack, c.offset, c.storedLen, c.rawLen, c.codec).changes > 0

@@ -8,7 +8,7 @@
 // first preserves the block's old content (copy-before-write, into the snapshot's cow file), so
 // nothing written after CreateSnapshot returned can leak into the snapshot.
 import { Mutex } from 'async-mutex';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Extent } from '../../domain/ports.js';
 import { Bitmap, BitmapFile } from './bitmap.js';
@@ -35,6 +35,21 @@ export interface VolumeHooks {
   syncMetadata(): Promise<void>;
 }
 
+/**
+ * A volume being filled from a snapshot in the background. Until a block of the snapshot is in the
+ * raw file (`hydrated`), reads take it from the snapshot, and a write that covers only part of it
+ * first brings the rest in.
+ */
+export interface Hydration {
+  /** The snapshot's non-zero blocks. */
+  needed: Bitmap;
+  hydrated: BitmapFile;
+  /** The snapshot's content of a needed block. */
+  fetch(block: number): Promise<Buffer>;
+}
+
+/** Exists once a restore has emptied the volume and begun filling it (see beginRestore). */
+export const hydratedFile = (gen: number): string => `hydrated-${gen}.bitmap`;
 export const dirtyFile = (gen: number): string => `dirty-${gen}.bitmap`;
 export const cowFile = (snapshotId: string): string => `cow-${snapshotId}.data`;
 
@@ -44,6 +59,9 @@ export class Volume {
   readonly guards = new Map<string, CopyGuard>();
   /** A snapshot was frozen with a commit not yet flushed: flush it before the next write. */
   unsyncedFreeze = false;
+  hydration: Hydration | undefined;
+  /** Blocks the background fill has written but not yet marked (see flushHydrated). */
+  private filled: number[] = [];
 
   private constructor(
     readonly diskId: string,
@@ -91,6 +109,7 @@ export class Volume {
       this.dirty.close(),
       this.allocated.close(),
       ...[...this.guards.values()].map((g) => g.cow?.close()),
+      this.hydration?.hydrated.close(),
     ]);
   }
 
@@ -105,6 +124,7 @@ export class Volume {
         this.unsyncedFreeze = false;
       }
       await this.preserveForSnapshots(first, last);
+      const filled = await this.hydrateForWrite(offset, data.length, first, last);
       const dirtyChange = this.dirty.map.setRange(first, last);
       const allocatedChange = this.allocated.map.setRange(first, last);
       await Promise.all([
@@ -112,18 +132,123 @@ export class Volume {
         allocatedChange && this.allocated.persist(allocatedChange),
       ]);
       await writeAll(this.data, data, offset);
+      if (filled.length > 0) {
+        // The blocks' content is now in the raw file: durable first, then marked.
+        await this.data.datasync();
+        await this.markHydrated(filled);
+      }
     });
     await this.data.datasync();
   }
 
-  /** Reads; the part past the end of a short file is zeros (the file is sparse). */
+  /**
+   * While the volume is filled from a snapshot: the snapshot's blocks this write touches but does
+   * not wholly cover are brought in first. Returns every touched block that becomes hydrated.
+   */
+  private async hydrateForWrite(
+    offset: number,
+    length: number,
+    first: number,
+    last: number,
+  ): Promise<number[]> {
+    const h = this.hydration;
+    if (!h) return [];
+    const out: number[] = [];
+    for (let block = first; block <= last; block++) {
+      if (!h.needed.has(block) || h.hydrated.map.has(block)) continue;
+      const start = block * this.blockSize;
+      const covered = offset <= start && offset + length >= Math.min(start + this.blockSize, this.sizeBytes);
+      if (!covered) await writeAll(this.data, await h.fetch(block), start);
+      out.push(block);
+    }
+    return out;
+  }
+
+  private async markHydrated(blocks: number[]): Promise<void> {
+    const h = this.hydration as Hydration;
+    let from = Infinity;
+    let to = -Infinity;
+    for (const block of blocks) {
+      const change = h.hydrated.map.setRange(block, block);
+      if (change) {
+        from = Math.min(from, change.from);
+        to = Math.max(to, change.to);
+      }
+    }
+    if (to > from) await h.hydrated.persist({ from, to });
+  }
+
+  /**
+   * Background fill: the given blocks' snapshot content, written unless a write got there first.
+   * They are marked hydrated by flushHydrated(), after the data is flushed, a batch at a time.
+   */
+  async hydrate(blocks: number[], contents: Buffer[]): Promise<void> {
+    await this.lock.runExclusive(async () => {
+      const h = this.hydration;
+      if (!h) return;
+      // Consecutive blocks go to the file in one vectored write.
+      let run: Buffer[] = [];
+      let runStart = -1;
+      const flush = async () => {
+        if (run.length > 0) await writevAll(this.data, run, runStart * this.blockSize);
+        run = [];
+      };
+      for (let i = 0; i < blocks.length; i++) {
+        const block = blocks[i] as number;
+        if (h.hydrated.map.has(block)) continue;
+        let content = contents[i] as Buffer;
+        const end = this.sizeBytes - block * this.blockSize;
+        if (end < content.length) content = content.subarray(0, end);
+        if (run.length === 0 || runStart + run.length !== block || content.length !== this.blockSize) {
+          await flush();
+          runStart = block;
+        }
+        run.push(content);
+        this.filled.push(block);
+      }
+      await flush();
+    });
+  }
+
+  /** Makes the background fill so far durable, then marks its blocks hydrated. */
+  async flushHydrated(): Promise<void> {
+    await this.lock.runExclusive(async () => {
+      if (!this.hydration || this.filled.length === 0) return;
+      const blocks = this.filled;
+      this.filled = [];
+      await this.data.datasync();
+      await this.markHydrated(blocks);
+    });
+  }
+
+  /**
+   * Reads; the part past the end of a short file is zeros (the file is sparse). While the volume
+   * is filled from a snapshot, blocks not yet in the file come from the snapshot.
+   */
   async read(offset: number, length: number): Promise<Buffer> {
-    const out = Buffer.alloc(length);
+    // Which blocks come from the snapshot is decided before the file is read: a block the
+    // background fill writes meanwhile would otherwise be read as a hole and then skipped.
+    const h = this.hydration;
+    const fromSnapshot: number[] = [];
+    if (h && length > 0) {
+      const last = Math.floor((offset + length - 1) / this.blockSize);
+      for (let block = Math.floor(offset / this.blockSize); block <= last; block++)
+        if (h.needed.has(block) && !h.hydrated.map.has(block)) fromSnapshot.push(block);
+    }
+    const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.data.read(out, done, length - done, offset + done);
       if (bytesRead === 0) break;
       done += bytesRead;
+    }
+    out.fill(0, done);
+    for (const block of fromSnapshot) {
+      const content = await (h as Hydration).fetch(block);
+      const start = block * this.blockSize;
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + length, start + content.length);
+      if (to > from) content.copy(out, from - offset, from - start, to - start);
     }
     return out;
   }
@@ -216,26 +341,56 @@ export class Volume {
     });
   }
 
-  /** Empties the volume (every block a hole again) before it is refilled from a snapshot. */
-  async clear(): Promise<void> {
+  /**
+   * Starts filling the volume from a snapshot: every block a hole again, the snapshot's blocks
+   * allocated, nothing dirty (the snapshot is the volume's base), nothing hydrated yet.
+   */
+  async beginRestore(gen: number, needed: Bitmap, fetch: (block: number) => Promise<Buffer>): Promise<void> {
+    await this.endRestore();
+    await this.removeHydratedFiles();
     await this.data.truncate(0);
     await this.data.truncate(this.sizeBytes);
     await this.data.sync();
-    for (const map of [this.dirty, this.allocated]) {
-      map.map.bytes.fill(0);
-      await map.persistAll();
+    this.dirty.map.bytes.fill(0);
+    await this.dirty.persistAll();
+    this.allocated.map.bytes.set(needed.bytes.subarray(0, this.allocated.map.bytes.length));
+    await this.allocated.persistAll();
+    // Created last: its existence says the emptying above is done.
+    const file = path.join(this.dir, hydratedFile(gen));
+    await createSparse(file, Bitmap.byteLength(this.blocks));
+    await syncDirectory(this.dir);
+    this.hydration = { needed, hydrated: await BitmapFile.open(file, this.blocks), fetch };
+  }
+
+  /** After a restart: the fill goes on from what is marked hydrated, if it had begun. */
+  async resumeRestore(gen: number, needed: Bitmap, fetch: (block: number) => Promise<Buffer>): Promise<void> {
+    const file = path.join(this.dir, hydratedFile(gen));
+    const hydrated = await BitmapFile.open(file, this.blocks).catch(() => undefined);
+    if (!hydrated) return this.beginRestore(gen, needed, fetch);
+    this.hydration = { needed, hydrated, fetch };
+  }
+
+  private async removeHydratedFiles(): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      if (name.startsWith('hydrated-')) await rm(path.join(this.dir, name), { force: true });
     }
   }
 
-  /** Writes a block while the volume is filled from a snapshot (no copy guards, no dirty bit). */
-  async fill(block: number, data: Buffer): Promise<void> {
-    await writeAll(this.data, data, block * this.blockSize);
-    this.allocated.map.setRange(block, block);
+  /** The blocks still to bring in. */
+  unhydrated(): number[] {
+    const h = this.hydration;
+    if (!h) return [];
+    const out: number[] = [];
+    for (const block of h.needed.ones()) if (!h.hydrated.map.has(block)) out.push(block);
+    return out;
   }
 
-  async finishFill(): Promise<void> {
-    await this.data.datasync();
-    await this.allocated.persistAll();
+  /** The fill is complete (or abandoned): reads and writes go to the raw file alone. */
+  async endRestore(): Promise<void> {
+    const h = this.hydration;
+    this.hydration = undefined;
+    await h?.hydrated.close();
+    await this.removeHydratedFiles();
   }
 }
 
@@ -247,6 +402,14 @@ async function createSparse(file: string, size: number): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+async function writevAll(handle: FileHandle, parts: Buffer[], offset: number): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const { bytesWritten } = await handle.writev(parts, offset);
+  // A short vectored write (rare) is finished piece by piece.
+  if (bytesWritten < total)
+    await writeAll(handle, Buffer.concat(parts).subarray(bytesWritten), offset + bytesWritten);
 }
 
 async function writeAll(handle: FileHandle, data: Uint8Array, offset: number): Promise<void> {

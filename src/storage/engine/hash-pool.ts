@@ -1,0 +1,80 @@
+// Hashing on the other cores: a snapshot copy hands each buffer it read to one of a few worker
+// threads, which find its all-zero blocks and hash the rest, while the copy goes on reading and
+// storing. The buffer moves to the worker and back (transferred, not copied).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { HashReply, HashRequest } from './hash-worker.js';
+
+export interface HashedBlocks {
+  data: Buffer;
+  /** Per block: its SHA-256, or null for an all-zero block. */
+  hashes: (Buffer | null)[];
+}
+
+export class HashPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<
+    number,
+    { resolve: (reply: HashReply) => void; reject: (e: Error) => void }
+  >();
+  private readonly owner = new Map<Worker, Set<number>>();
+  private next = 0;
+  private nextId = 0;
+
+  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+
+  private worker(): Worker {
+    if (this.workers.length < this.size) {
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      worker.unref();
+      worker.on('message', (reply: HashReply) => {
+        const waiter = this.waiting.get(reply.id);
+        this.waiting.delete(reply.id);
+        waiter?.resolve(reply);
+      });
+      // A worker that dies fails what it was doing (the copy is retried); a new one replaces it.
+      worker.on('error', (error) => this.fail(worker, error));
+      worker.on('exit', (code) => this.fail(worker, new Error(`hash worker exited with code ${code}`)));
+      this.workers.push(worker);
+      return worker;
+    }
+    return this.workers[this.next++ % this.workers.length] as Worker;
+  }
+
+  private fail(worker: Worker, error: Error): void {
+    const at = this.workers.indexOf(worker);
+    if (at < 0) return;
+    this.workers.splice(at, 1);
+    const owned = this.owner.get(worker) ?? new Set<number>();
+    for (const id of owned) {
+      this.waiting.get(id)?.reject(error);
+      this.waiting.delete(id);
+    }
+    this.owner.delete(worker);
+  }
+
+  /** Hashes each block of `data` (a buffer it takes over and hands back in the result). */
+  async hashBlocks(data: Buffer, blockSize: number): Promise<HashedBlocks> {
+    // Only a buffer that owns its memory can be transferred.
+    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) data = Buffer.from(data);
+    const length = data.length;
+    const id = this.nextId++;
+    const worker = this.worker();
+    let owned = this.owner.get(worker);
+    if (!owned) this.owner.set(worker, (owned = new Set()));
+    owned.add(id);
+    const reply = await new Promise<HashReply>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      const request: HashRequest = { id, data: data.buffer as ArrayBuffer, length, blockSize };
+      worker.postMessage(request, [data.buffer as ArrayBuffer]);
+    }).finally(() => owned.delete(id));
+    const all = Buffer.from(reply.hashes);
+    const hashes = Array.from(reply.zero, (zero, i) => (zero ? null : all.subarray(i * 32, i * 32 + 32)));
+    return { data: Buffer.from(reply.data, 0, length), hashes };
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,41 @@
+// Runs in a worker thread: hashes the blocks of one buffer (see HashPool).
+import { createHash } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+export interface HashRequest {
+  id: number;
+  data: ArrayBuffer;
+  length: number;
+  blockSize: number;
+}
+
+export interface HashReply {
+  id: number;
+  /** The buffer, handed back. */
+  data: ArrayBuffer;
+  /** 32 bytes per block; all zero for a block that is all zeros. */
+  hashes: ArrayBuffer;
+  /** 1 per all-zero block. */
+  zero: Uint8Array;
+}
+
+parentPort?.on('message', (request: HashRequest) => {
+  const data = Buffer.from(request.data, 0, request.length);
+  const blocks = Math.ceil(request.length / request.blockSize);
+  const hashes = Buffer.alloc(blocks * 32);
+  const zero = new Uint8Array(blocks);
+  const zeros = Buffer.alloc(request.blockSize);
+  for (let i = 0; i < blocks; i++) {
+    const block = data.subarray(i * request.blockSize, Math.min(request.length, (i + 1) * request.blockSize));
+    if (block.equals(zeros.subarray(0, block.length))) {
+      zero[i] = 1;
+      continue;
+    }
+    createHash('sha256')
+      .update(block)
+      .digest()
+      .copy(hashes, i * 32);
+  }
+  const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
+  parentPort?.postMessage(reply, [request.data, hashes.buffer]);
+});
