@@ -6,10 +6,7 @@ export default defineOperation({
   ramAction: 'ens:ResetDisk',
   accessLevel: 'update',
   params: { DiskId: required(string()), SnapshotId: required(string()) },
-  coverage: {
-    status: 'partial',
-    missing: 'the rollback copies the snapshot back before answering (reads are not yet served lazily)',
-  },
+  coverage: { status: 'complete' },
   async handle(ctx, input) {
     await ctx.disks.reset(ctx.caller, input.DiskId, input.SnapshotId);
     return {};
