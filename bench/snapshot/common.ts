@@ -192,10 +192,12 @@ export async function allocatedSize(file: string): Promise<number> {
   return (await lstat(file)).blocks * 512;
 }
 
-export function sha256File(file: string): Promise<string> {
+/** The sha256 of a file, or of its first `length` bytes. */
+export function sha256File(file: string, length?: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })
+    const range = length === undefined ? {} : { start: 0, end: length - 1 };
+    createReadStream(file, { highWaterMark: 4 * 1024 * 1024, ...range })
       .on('data', (chunk) => hash.update(chunk))
       .once('error', reject)
       .once('end', () => resolve(hash.digest('hex')));

@@ -20,7 +20,7 @@
 // (VmHWM) is read from /proc before each server stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import RPCClient from '@alicloud/pop-core';
 import { EnsnapClient } from '../../src/client/ensnap-client.js';
@@ -463,10 +463,18 @@ export class EnsnapRunner {
     await rm(file, { force: true });
     await syncDisks();
     const exportS = await server.cli(['snapshot', 'export', full, file]);
-    const sum = await sha256File(file);
+    // The disk is at least 20 GiB (CreateDisk's minimum) with the image at its start: the export
+    // must begin with the image, be the disk's size, and hold no more than the image's blocks
+    // (the rest is holes, which read as zeros).
+    const sum = await sha256File(file, this.o.imageBytes);
+    const exported = await stat(file);
     await rm(file, { force: true });
     if (sum !== this.o.imageSha256)
       throw new Error(`the exported snapshot differs from the image (sha256 ${sum})`);
+    if (exported.size !== this.diskGib * GiB)
+      throw new Error(`the exported snapshot is ${exported.size} bytes, not the disk's size`);
+    if (exported.blocks * 512 > this.o.imageBytes + 64 * 1024 * 1024)
+      throw new Error(`the exported snapshot is not sparse (${exported.blocks * 512} bytes allocated)`);
 
     return {
       diskId,

@@ -4,12 +4,17 @@ import { open, type FileHandle } from 'node:fs/promises';
 
 export class Bitmap {
   readonly bytes: Uint8Array;
+  /** Set bits, kept up to date so that "anything set?" costs nothing on a 500 GiB volume. */
+  private ones_: number;
 
   constructor(
     readonly bits: number,
     bytes?: Uint8Array,
   ) {
-    this.bytes = bytes ?? new Uint8Array(Math.ceil(bits / 8));
+    // Whole 32-bit words, so that scans can skip four bytes at a time.
+    this.bytes = new Uint8Array(Math.ceil(Math.ceil(bits / 8) / 4) * 4);
+    if (bytes) this.bytes.set(bytes.subarray(0, Math.ceil(bits / 8)));
+    this.ones_ = bytes ? popcount(this.bytes) : 0;
   }
 
   static byteLength(bits: number): number {
@@ -18,6 +23,10 @@ export class Bitmap {
 
   has(bit: number): boolean {
     return ((this.bytes[bit >>> 3] as number) & (1 << (bit & 7))) !== 0;
+  }
+
+  count(): number {
+    return this.ones_;
   }
 
   /** Sets bits first..last (inclusive); returns the byte range that changed, if any. */
@@ -30,6 +39,7 @@ export class Bitmap {
       const byte = this.bytes[index] as number;
       if ((byte & mask) === 0) {
         this.bytes[index] = byte | mask;
+        this.ones_++;
         if (from < 0) from = index;
         to = index + 1;
       }
@@ -37,32 +47,53 @@ export class Bitmap {
     return from < 0 ? undefined : { from, to };
   }
 
+  clearAll(): void {
+    this.bytes.fill(0);
+    this.ones_ = 0;
+  }
+
+  /** Becomes a copy of `other` (same size). */
+  assign(other: Bitmap): void {
+    this.bytes.set(other.bytes.subarray(0, this.bytes.length));
+    this.ones_ = popcount(this.bytes);
+  }
+
   or(other: Bitmap): void {
-    for (let i = 0; i < this.bytes.length; i++)
-      this.bytes[i] = (this.bytes[i] as number) | (other.bytes[i] ?? 0);
+    const a = this.words();
+    const b = other.words();
+    for (let i = 0; i < a.length; i++) if (b[i]) a[i] = (a[i] as number) | (b[i] as number);
+    this.ones_ = popcount(this.bytes);
   }
 
-  /** The set bits in ascending order; whole zero words are skipped, so sparse maps are cheap. */
+  private words(): Uint32Array {
+    return new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 2);
+  }
+
+  /** The set bits in ascending order; zero words are skipped, so sparse maps are cheap. */
   *ones(): Generator<number> {
-    const words = this.bytes.length >>> 2;
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    for (let w = 0; w < words; w++) {
-      if (view.getUint32(w * 4, true) === 0) continue;
-      for (let bit = w * 32; bit < w * 32 + 32; bit++) if (this.has(bit)) yield bit;
-    }
-    for (let bit = words * 32; bit < this.bits; bit++) if (this.has(bit)) yield bit;
-  }
-
-  count(): number {
-    let n = 0;
-    for (const byte of this.bytes) {
-      let b = byte;
-      while (b) {
-        b &= b - 1;
-        n++;
+    if (this.ones_ === 0) return;
+    const words = this.words();
+    for (let w = 0; w < words.length; w++) {
+      let word = words[w] as number;
+      while (word !== 0) {
+        const low = word & -word;
+        const bit = w * 32 + (31 - Math.clz32(low));
+        if (bit >= this.bits) return;
+        yield bit;
+        word ^= low;
       }
     }
-    return n;
+  }
+
+  /** The byte range holding set bits, if any. */
+  span(): { from: number; to: number } | undefined {
+    if (this.ones_ === 0) return undefined;
+    const words = this.words();
+    let first = 0;
+    while (words[first] === 0) first++;
+    let last = words.length - 1;
+    while (words[last] === 0) last--;
+    return { from: first * 4, to: Math.min(this.bytes.length, last * 4 + 4) };
   }
 
   /** The set bits as (start, length) runs of u32: tiny for the sparse maps of big volumes. */
@@ -93,8 +124,21 @@ export class Bitmap {
   }
 
   copy(): Bitmap {
-    return new Bitmap(this.bits, this.bytes.slice());
+    return new Bitmap(this.bits, this.bytes);
   }
+}
+
+function popcount(bytes: Uint8Array): number {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  let n = 0;
+  for (let i = 0; i < words.length; i++) {
+    let v = words[i] as number;
+    if (v === 0) continue;
+    v = v - ((v >>> 1) & 0x55555555);
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    n += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  }
+  return n;
 }
 
 /** A bitmap mirrored to a file: a change is written and made durable before it is relied on. */
@@ -111,14 +155,23 @@ export class BitmapFile {
     return new BitmapFile(new Bitmap(bits, bytes), handle);
   }
 
+  /** A new, empty map in a new file (its size set, flushed); nothing to read back. */
+  static async create(path: string, bits: number): Promise<BitmapFile> {
+    const handle = await open(path, 'w+', 0o600);
+    await handle.truncate(Bitmap.byteLength(bits));
+    await handle.sync();
+    return new BitmapFile(new Bitmap(bits), handle);
+  }
+
   /** Writes the bytes from..to and flushes them to the device. */
   async persist(range: { from: number; to: number }): Promise<void> {
     await this.handle.write(this.map.bytes, range.from, range.to - range.from, range.from);
     await this.handle.datasync();
   }
 
+  /** Writes the whole map (the file holds exactly Bitmap.byteLength(bits) bytes). */
   async persistAll(): Promise<void> {
-    await this.persist({ from: 0, to: this.map.bytes.length });
+    await this.persist({ from: 0, to: Bitmap.byteLength(this.map.bits) });
   }
 
   close(): Promise<void> {

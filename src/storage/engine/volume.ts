@@ -83,11 +83,12 @@ export class Volume {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const bitmapBytes = Bitmap.byteLength(Math.ceil(sizeBytes / blockSize));
-    await createSparse(path.join(dir, 'data.raw'), sizeBytes);
-    await createSparse(path.join(dir, dirtyFile(0)), bitmapBytes);
-    await createSparse(path.join(dir, 'allocated.bitmap'), bitmapBytes);
-    await syncDirectory(dir);
-    await syncDirectory(path.dirname(dir));
+    await Promise.all([
+      createSparse(path.join(dir, 'data.raw'), sizeBytes),
+      createSparse(path.join(dir, dirtyFile(0)), bitmapBytes),
+      createSparse(path.join(dir, 'allocated.bitmap'), bitmapBytes),
+    ]);
+    await Promise.all([syncDirectory(dir), syncDirectory(path.dirname(dir))]);
   }
 
   static async open(
@@ -304,10 +305,9 @@ export class Volume {
   /** Starts a new, empty dirty map (the old one now belongs to a frozen snapshot). */
   async newDirtyGeneration(): Promise<{ gen: number; file: BitmapFile }> {
     const gen = this.dirtyGen + 1;
-    const file = path.join(this.dir, dirtyFile(gen));
-    await createSparse(file, Bitmap.byteLength(this.blocks));
+    const file = await BitmapFile.create(path.join(this.dir, dirtyFile(gen)), this.blocks);
     await syncDirectory(this.dir);
-    return { gen, file: await BitmapFile.open(file, this.blocks) };
+    return { gen, file };
   }
 
   /** Switches to the new dirty map once the database says so; the old file is removed. */
@@ -348,18 +348,29 @@ export class Volume {
   async beginRestore(gen: number, needed: Bitmap, fetch: (block: number) => Promise<Buffer>): Promise<void> {
     await this.endRestore();
     await this.removeHydratedFiles();
-    await this.data.truncate(0);
-    await this.data.truncate(this.sizeBytes);
-    await this.data.sync();
-    this.dirty.map.bytes.fill(0);
-    await this.dirty.persistAll();
-    this.allocated.map.bytes.set(needed.bytes.subarray(0, this.allocated.map.bytes.length));
-    await this.allocated.persistAll();
+    if (this.allocated.map.count() > 0) {
+      // Blocks were written: every one becomes a hole again. (A new volume has none.)
+      await this.data.truncate(0);
+      await this.data.truncate(this.sizeBytes);
+      await this.data.sync();
+    }
+    if (this.dirty.map.count() > 0) {
+      this.dirty.map.clearAll();
+      await this.dirty.persistAll();
+    }
+    // Only the part of the map that had or now has bits is written.
+    const before = this.allocated.map.span();
+    this.allocated.map.assign(needed);
+    const after = this.allocated.map.span();
+    if (before || after)
+      await this.allocated.persist({
+        from: Math.min(before?.from ?? Infinity, after?.from ?? Infinity),
+        to: Math.min(Bitmap.byteLength(this.blocks), Math.max(before?.to ?? 0, after?.to ?? 0)),
+      });
     // Created last: its existence says the emptying above is done.
-    const file = path.join(this.dir, hydratedFile(gen));
-    await createSparse(file, Bitmap.byteLength(this.blocks));
+    const hydrated = await BitmapFile.create(path.join(this.dir, hydratedFile(gen)), this.blocks);
     await syncDirectory(this.dir);
-    this.hydration = { needed, hydrated: await BitmapFile.open(file, this.blocks), fetch };
+    this.hydration = { needed, hydrated, fetch };
   }
 
   /** After a restart: the fill goes on from what is marked hydrated, if it had begun. */
