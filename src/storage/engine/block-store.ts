@@ -89,7 +89,7 @@ export class BlockStore implements BlockEngine {
     this.log = options.log ?? (() => undefined);
     this.db = new EngineDb(path.join(options.dataDir, 'engine.db'));
     this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));
-    this.chunks = new ChunkStore(this.objects, this.db);
+    this.chunks = new ChunkStore(this.objects, this.db, this.hashPool);
   }
 
   get objectStore(): ObjectStore {
@@ -959,7 +959,7 @@ export class BlockStore implements BlockEngine {
         chunks++;
         bytes += row.storedLen;
         try {
-          await this.chunks.read(row);
+          await this.chunks.read(row, true);
         } catch (error) {
           bad.set(row.hash.toString('hex'), error instanceof ChunkUnreadable ? error.reason : String(error));
         }

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
+import type { HashPool } from './hash-pool.js';
 import { decodePage, decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore } from './object-store.js';
 
@@ -26,7 +27,7 @@ export const PACK_HEADER_BYTES = 16;
 export const RECORD_MAGIC = 0x4b484345; // "ECHK" little-endian
 export const RECORD_HEADER_BYTES = 48;
 /** A pack is flushed once it holds this many bytes. */
-export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+export const PACK_TARGET_BYTES = 16 * 1024 * 1024;
 
 export const packKey = (id: string): string => `packs/${id.slice(0, 2)}/${id}.pack`;
 
@@ -165,10 +166,46 @@ export function indexPack(
   }
 }
 
+/**
+ * Recently read compressed chunks, decompressed and checked. Compressible blocks (text, logs,
+ * half-empty blocks) are the ones that repeat, and inflating them again on every read would cost
+ * more than reading them.
+ */
+class DecodedCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): Buffer | undefined {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, value: Buffer): void {
+    if (this.entries.has(key) || value.length > this.limit) return;
+    this.entries.set(key, value);
+    this.bytes += value.length;
+    while (this.bytes > this.limit) {
+      const [oldest, evicted] = this.entries.entries().next().value as [string, Buffer];
+      this.entries.delete(oldest);
+      this.bytes -= evicted.length;
+    }
+  }
+}
+
 export class ChunkStore {
+  private readonly decoded = new DecodedCache(16 * 1024 * 1024);
+
   constructor(
     readonly objects: ObjectStore,
     private readonly db: EngineDb,
+    /** Where bulk reads check hashes; without it, on this thread. */
+    private readonly hashes?: HashPool,
   ) {}
 
   newPack(): PackWriter {
@@ -182,14 +219,24 @@ export class ChunkStore {
     return this.read(row);
   }
 
-  async read(row: ChunkRow): Promise<Buffer> {
+  /** Reads a chunk; `fresh` skips the cache (verify re-reads what is stored). */
+  async read(row: ChunkRow, fresh = false): Promise<Buffer> {
+    const key = row.hash.toString('latin1');
+    const cached = fresh ? undefined : this.decoded.get(key);
+    if (cached) return cached;
     let stored: Buffer;
     try {
       stored = await this.objects.read(packKey(row.pack), row.offset, row.storedLen);
     } catch (error) {
       throw unreadable(row, error);
     }
-    return decode(row, stored);
+    return this.decode(row, stored, key);
+  }
+
+  private decode(row: ChunkRow, stored: Buffer, key: string): Buffer {
+    const raw = decode(row, stored);
+    if (row.codec !== Codec.None) this.decoded.set(key, raw);
+    return raw;
   }
 
   /**
@@ -197,12 +244,18 @@ export class ChunkStore {
    * (as the blocks of one copy do) are read with one request per run of up to READ_SPAN_BYTES.
    */
   async getMany(hashes: Buffer[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
     const rows: ChunkRow[] = [];
     const seen = new Set<string>();
     for (const hash of hashes) {
       const key = hash.toString('latin1');
       if (seen.has(key)) continue;
       seen.add(key);
+      const cached = this.decoded.get(key);
+      if (cached) {
+        found.set(key, cached);
+        continue;
+      }
       const row = this.db.chunk(hash);
       if (!row) throw new ChunkUnreadable(hash, 'not in the index');
       rows.push(row);
@@ -222,7 +275,7 @@ export class ChunkStore {
         span.push(row);
       else spans.push([row]);
     }
-    const out = new Map<string, Buffer>();
+    const out = found;
     await Promise.all(
       spans.map(async (span) => {
         const first = span[0] as ChunkRow;
@@ -237,9 +290,26 @@ export class ChunkStore {
         } catch (error) {
           throw unreadable(first, error);
         }
+        // Stored-as-is chunks are checked on the hash workers, the rest here (inflated first).
+        const plain = this.hashes ? span.filter((row) => row.codec === Codec.None) : [];
+        if (plain.length > 0) {
+          const hashed = await (this.hashes as HashPool).hashRanges(
+            bytes,
+            plain.map((row) => [row.offset - first.offset, row.storedLen]),
+          );
+          bytes = hashed.data;
+          plain.forEach((row, i) => {
+            if (row.storedLen !== row.rawLen || !(hashed.hashes[i] as Buffer).equals(row.hash))
+              throw new ChunkUnreadable(row.hash, 'content does not match its hash');
+            const at = row.offset - first.offset;
+            out.set(row.hash.toString('latin1'), bytes.subarray(at, at + row.storedLen));
+          });
+        }
         for (const row of span) {
+          if (plain.length > 0 && row.codec === Codec.None) continue;
           const at = row.offset - first.offset;
-          out.set(row.hash.toString('latin1'), decode(row, bytes.subarray(at, at + row.storedLen)));
+          const key = row.hash.toString('latin1');
+          out.set(key, this.decode(row, bytes.subarray(at, at + row.storedLen), key));
         }
       }),
     );

@@ -55,8 +55,31 @@ export class HashPool {
 
   /** Hashes each block of `data` (a buffer it takes over and hands back in the result). */
   async hashBlocks(data: Buffer, blockSize: number): Promise<HashedBlocks> {
+    const { data: back, reply } = await this.send(data, blockSize);
+    const all = Buffer.from(reply.hashes);
+    const hashes = Array.from(reply.zero, (zero, i) => (zero ? null : all.subarray(i * 32, i * 32 + 32)));
+    return { data: back, hashes };
+  }
+
+  /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */
+  async hashRanges(data: Buffer, ranges: [number, number][]): Promise<{ data: Buffer; hashes: Buffer[] }> {
+    const { data: back, reply } = await this.send(data, 0, Uint32Array.from(ranges.flat()));
+    const all = Buffer.from(reply.hashes);
+    return { data: back, hashes: ranges.map((_, i) => all.subarray(i * 32, i * 32 + 32)) };
+  }
+
+  private async send(
+    data: Buffer,
+    blockSize: number,
+    ranges?: Uint32Array,
+  ): Promise<{ data: Buffer; reply: HashReply }> {
     // Only a buffer that owns its memory can be transferred.
-    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) data = Buffer.from(data);
+    // (Small Buffers share Node's pool, which must never be transferred: copy those out.)
+    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) {
+      const own = new Uint8Array(new ArrayBuffer(data.length));
+      own.set(data);
+      data = Buffer.from(own.buffer);
+    }
     const length = data.length;
     const id = this.nextId++;
     const worker = this.worker();
@@ -65,12 +88,10 @@ export class HashPool {
     owned.add(id);
     const reply = await new Promise<HashReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      const request: HashRequest = { id, data: data.buffer as ArrayBuffer, length, blockSize };
+      const request: HashRequest = { id, data: data.buffer as ArrayBuffer, length, blockSize, ranges };
       worker.postMessage(request, [data.buffer as ArrayBuffer]);
     }).finally(() => owned.delete(id));
-    const all = Buffer.from(reply.hashes);
-    const hashes = Array.from(reply.zero, (zero, i) => (zero ? null : all.subarray(i * 32, i * 32 + 32)));
-    return { data: Buffer.from(reply.data, 0, length), hashes };
+    return { data: Buffer.from(reply.data, 0, length), reply };
   }
 
   async close(): Promise<void> {

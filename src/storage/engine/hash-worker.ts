@@ -6,7 +6,10 @@ export interface HashRequest {
   id: number;
   data: ArrayBuffer;
   length: number;
+  /** Hash each block of this size (all-zero blocks are reported, not hashed)… */
   blockSize: number;
+  /** …or, when given, exactly these (offset, length) ranges. */
+  ranges?: Uint32Array;
 }
 
 export interface HashReply {
@@ -21,6 +24,26 @@ export interface HashReply {
 
 parentPort?.on('message', (request: HashRequest) => {
   const data = Buffer.from(request.data, 0, request.length);
+  if (request.ranges) {
+    const count = request.ranges.length / 2;
+    const hashes = Buffer.alloc(count * 32);
+    for (let i = 0; i < count; i++) {
+      const at = request.ranges[2 * i] as number;
+      const part = data.subarray(at, at + (request.ranges[2 * i + 1] as number));
+      createHash('sha256')
+        .update(part)
+        .digest()
+        .copy(hashes, i * 32);
+    }
+    const reply: HashReply = {
+      id: request.id,
+      data: request.data,
+      hashes: hashes.buffer,
+      zero: new Uint8Array(count),
+    };
+    parentPort?.postMessage(reply, [request.data, hashes.buffer]);
+    return;
+  }
   const blocks = Math.ceil(request.length / request.blockSize);
   const hashes = Buffer.alloc(blocks * 32);
   const zero = new Uint8Array(blocks);
