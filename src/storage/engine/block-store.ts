@@ -653,7 +653,7 @@ export class BlockStore implements BlockEngine {
       const parentPage = parent.pages.get(index);
       const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      for (const { first, data, hashes } of runs) {
+      for (const { first, data, hashes, compressible } of runs) {
         hashes.forEach((hash, k) => {
           const slot = first + k - index * PAGE_BLOCKS;
           if (hash === null) page.delete(slot);
@@ -664,6 +664,7 @@ export class BlockStore implements BlockEngine {
                 ChunkKind.Data,
                 data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
                 hash,
+                compressible[k],
               ),
             );
         });

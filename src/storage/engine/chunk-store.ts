@@ -46,10 +46,11 @@ export class ChunkUnreadable extends EngineDataUnreadable {
 }
 
 /**
- * Compression where it pays: a cheap sample of the block's byte values decides whether deflate is
- * worth trying (random data is not), and the result is kept only if it saves an eighth or more.
+ * Compression where it pays: a cheap sample of the block's byte values (256 bytes, evenly spaced)
+ * decides whether deflate is worth trying — random data is not — and the result is kept only if
+ * it saves an eighth or more.
  */
-function encode(raw: Buffer): { codec: Codec; stored: Buffer } {
+export function looksCompressible(raw: Uint8Array): boolean {
   const step = Math.max(1, raw.length >>> 8);
   const seen = new Uint8Array(256);
   let distinct = 0;
@@ -60,7 +61,11 @@ function encode(raw: Buffer): { codec: Codec; stored: Buffer } {
       distinct++;
     }
   }
-  if (distinct < 128) {
+  return distinct < 128;
+}
+
+function encode(raw: Buffer, compressible: boolean): { codec: Codec; stored: Buffer } {
+  if (compressible) {
     const compressed = deflateRawSync(raw, { level: 1 });
     if (compressed.length <= raw.length - (raw.length >>> 3))
       return { codec: Codec.DeflateRaw, stored: compressed };
@@ -90,15 +95,24 @@ export class PackWriter {
     return this.chunks.size;
   }
 
-  has(hash: Buffer): boolean {
-    return this.chunks.has(hash.toString('latin1'));
+  has(hash: Buffer, key = hash.toString('latin1')): boolean {
+    return this.chunks.has(key);
   }
 
   /** Adds the chunk unless this pack already holds it. Returns the bytes it adds to the store. */
-  add(hash: Buffer, kind: ChunkKind, raw: Buffer): number {
-    const key = hash.toString('latin1');
+  /**
+   * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
+   * compute it); `key` is the id as a latin1 string when the caller has it.
+   */
+  add(
+    hash: Buffer,
+    kind: ChunkKind,
+    raw: Buffer,
+    compressible = kind === ChunkKind.Data && looksCompressible(raw),
+    key = hash.toString('latin1'),
+  ): number {
     if (this.chunks.has(key)) return 0;
-    const { codec, stored } = kind === ChunkKind.Data ? encode(raw) : { codec: Codec.None, stored: raw };
+    const { codec, stored } = encode(raw, compressible);
     const header = Buffer.alloc(RECORD_HEADER_BYTES);
     header.writeUInt32LE(RECORD_MAGIC, 0);
     header.writeUInt8(kind, 4);
@@ -150,20 +164,32 @@ export function indexPack(
   db: EngineDb,
   flushed: { packId: string; bytes: number; chunks: NewChunk[] },
 ): void {
-  let live = 0;
-  const created: NewChunk[] = [];
-  for (const chunk of flushed.chunks) {
-    if (!db.insertChunk(chunk)) continue;
-    live += RECORD_HEADER_BYTES + chunk.storedLen;
-    created.push(chunk);
-  }
-  db.insertPack(flushed.packId, flushed.bytes, live);
+  const known = db.knownChunks(flushed.chunks.map((c) => c.hash));
+  const created = flushed.chunks.filter((c) => !known.has(c.hash.toString('latin1')));
+  // The holds the new pages and roots take, counted first, so that a chunk created here is
+  // inserted with its count instead of inserted and then updated.
+  const holds = new Map<string, { hash: Buffer; n: number }>();
+  const hold = (hash: Buffer) => {
+    const key = hash.toString('latin1');
+    const entry = holds.get(key);
+    if (entry) entry.n++;
+    else holds.set(key, { hash, n: 1 });
+  };
   for (const chunk of created) {
     if (chunk.kind === ChunkKind.Page)
-      for (const hash of decodePage(chunk.data as Buffer).values()) db.addRefs(hash, 1);
+      for (const hash of decodePage(chunk.data as Buffer).values()) hold(hash);
     if (chunk.kind === ChunkKind.Root)
-      for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) db.addRefs(hash, 1);
+      for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) hold(hash);
   }
+  let live = 0;
+  for (const chunk of created) {
+    const key = chunk.hash.toString('latin1');
+    if (!db.insertChunk(chunk, holds.get(key)?.n ?? 0)) continue;
+    holds.delete(key);
+    live += RECORD_HEADER_BYTES + chunk.storedLen;
+  }
+  db.insertPack(flushed.packId, flushed.bytes, live);
+  for (const { hash, n } of holds.values()) db.addRefs(hash, n);
 }
 
 /**

@@ -41,17 +41,19 @@ export class CopyPipeline {
   }
 
   /** Whether the store has the chunk, or will once the packs in flight are indexed. */
-  private has(hash: Buffer): boolean {
-    if (this.pack.has(hash)) return true;
-    for (const pack of this.sealed) if (pack.has(hash)) return true;
-    const key = hash.toString('latin1');
+  private has(hash: Buffer, key: string): boolean {
+    if (this.pack.has(hash, key)) return true;
+    for (const pack of this.sealed) if (pack.has(hash, key)) return true;
     return this.asked.has(key) ? this.known.has(key) : this.db.hasChunk(hash);
   }
 
-  /** Stores the bytes unless they are stored already; returns their chunk id. */
-  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data)): Buffer {
-    // The bytes are kept by reference (a view into the copy's read buffer) until the pack is written.
-    if (!this.has(hash)) this.pack.add(hash, kind, data);
+  /**
+   * Stores the bytes unless they are stored already; returns their chunk id. The bytes are kept
+   * by reference (a view into the copy's read buffer) until the pack is written.
+   */
+  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data), compressible?: boolean): Buffer {
+    const key = hash.toString('latin1');
+    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key);
     return hash;
   }
 

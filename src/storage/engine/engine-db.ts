@@ -73,7 +73,7 @@ CREATE TABLE chunks (
   raw_len    INTEGER NOT NULL,
   codec      INTEGER NOT NULL,
   refs       BIGINT NOT NULL
-);
+) WITHOUT ROWID; -- SQLite: the table is its key's B-tree (one lookup, one insert per chunk)
 CREATE INDEX chunks_garbage ON chunks (refs) WHERE refs = 0;
 CREATE INDEX chunks_by_pack ON chunks (pack);
 `,
@@ -178,7 +178,7 @@ export class EngineDb {
         `SELECT hash FROM chunks WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
       ).pluck(),
       insertChunk: p(
-        'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (hash) DO NOTHING',
+        'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
       addRefs: p('UPDATE chunks SET refs = refs + ? WHERE hash = ?'),
       moveChunk: p('UPDATE chunks SET pack = ?, offset = ? WHERE hash = ?'),
@@ -339,9 +339,11 @@ export class EngineDb {
     return out;
   }
 
-  insertChunk(c: Omit<ChunkRow, 'refs'>): boolean {
+  /** Enters a new chunk with `refs` holders; false if it was there already. */
+  insertChunk(c: Omit<ChunkRow, 'refs'>, refs: number): boolean {
     return (
-      this.s.insertChunk.run(c.hash, c.kind, c.pack, c.offset, c.storedLen, c.rawLen, c.codec).changes > 0
+      this.s.insertChunk.run(c.hash, c.kind, c.pack, c.offset, c.storedLen, c.rawLen, c.codec, refs).changes >
+      0
     );
   }
   addRefs(hash: Buffer, delta: number): void {

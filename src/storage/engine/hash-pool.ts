@@ -9,6 +9,8 @@ export interface HashedBlocks {
   data: Buffer;
   /** Per block: its SHA-256, or null for an all-zero block. */
   hashes: (Buffer | null)[];
+  /** Per block: whether compressing it looks worth trying. */
+  compressible: boolean[];
 }
 
 export class HashPool {
@@ -57,8 +59,10 @@ export class HashPool {
   async hashBlocks(data: Buffer, blockSize: number): Promise<HashedBlocks> {
     const { data: back, reply } = await this.send(data, blockSize);
     const all = Buffer.from(reply.hashes);
-    const hashes = Array.from(reply.zero, (zero, i) => (zero ? null : all.subarray(i * 32, i * 32 + 32)));
-    return { data: back, hashes };
+    const hashes = Array.from(reply.zero, (kind, i) =>
+      kind === 1 ? null : all.subarray(i * 32, i * 32 + 32),
+    );
+    return { data: back, hashes, compressible: Array.from(reply.zero, (kind) => kind === 2) };
   }
 
   /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */

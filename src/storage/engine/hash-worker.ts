@@ -1,6 +1,7 @@
 // Runs in a worker thread: hashes the blocks of one buffer (see HashPool).
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { looksCompressible } from './chunk-store.js';
 
 export interface HashRequest {
   id: number;
@@ -18,7 +19,7 @@ export interface HashReply {
   data: ArrayBuffer;
   /** 32 bytes per block; all zero for a block that is all zeros. */
   hashes: ArrayBuffer;
-  /** 1 per all-zero block. */
+  /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
   zero: Uint8Array;
 }
 
@@ -54,6 +55,7 @@ parentPort?.on('message', (request: HashRequest) => {
       zero[i] = 1;
       continue;
     }
+    if (looksCompressible(block)) zero[i] = 2;
     createHash('sha256')
       .update(block)
       .digest()
