@@ -222,7 +222,7 @@ export class Volume {
     await this.data.truncate(this.sizeBytes);
     await this.data.sync();
     for (const map of [this.dirty, this.allocated]) {
-      map.map.bytes.fill(0);
+      map.map.clear();
       await map.persistAll();
     }
   }
