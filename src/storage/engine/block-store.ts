@@ -357,11 +357,12 @@ export class BlockStore implements BlockEngine {
               root: parent.root,
               dataBytes: parent.dataBytes,
             });
-            this.db.addRefs(parent.root as Buffer, 1);
           } else {
             this.db.insertSnapshot({ ...row(id), parentId: parent.id });
           }
         }
+        // Each complete one holds the root once (one update for them all).
+        if (parent.state === 'complete') this.db.addRefs(parent.root as Buffer, ids.length);
       });
       volume.unsyncedFreeze = true;
       return parent.state === 'complete' ? 'complete' : 'copying';
