@@ -2,6 +2,7 @@
 // them from the repository. A job is idempotent from its start, so a job interrupted by a crash
 // or a shutdown simply runs again. Failures are data: the error stays in the job's row and, after
 // the last attempt, in the snapshot (status error).
+import { setMaxListeners } from 'node:events';
 import type { Job, JobKind } from './model.js';
 import {
   EngineNotReady,
@@ -75,6 +76,13 @@ export function jobHandlers(repo: MetadataRepository, engine: JobEngine): Record
   };
 }
 
+/** Every running job listens to the one signal (a wait, a copy): no listener limit, no warning. */
+function jobsController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export interface JobRunnerOptions {
   concurrency: number;
   pollMs: number;
@@ -86,7 +94,9 @@ export interface JobRunnerOptions {
 }
 
 export class JobRunner implements JobWaker {
-  private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<number, Promise<void>>();
+  /** Aborted by stop(): one for all the jobs of a run (stop interrupts them all at once). */
+  private controller = jobsController();
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
@@ -104,6 +114,7 @@ export class JobRunner implements JobWaker {
   async start(): Promise<void> {
     const resumed = await this.repo.requeueRunningJobs();
     if (resumed > 0) this.log({ resumed }, 'resumed jobs left running by a previous process');
+    if (this.controller.signal.aborted) this.controller = jobsController();
     this.stopped = false;
     this.wake();
   }
@@ -152,12 +163,11 @@ export class JobRunner implements JobWaker {
   }
 
   private launch(job: Job): void {
-    const controller = new AbortController();
-    const done = this.execute(job, controller.signal).finally(() => {
+    const done = this.execute(job, this.controller.signal).finally(() => {
       this.running.delete(job.id);
       this.wake();
     });
-    this.running.set(job.id, { controller, done });
+    this.running.set(job.id, done);
   }
 
   private async execute(job: Job, signal: AbortSignal): Promise<void> {
@@ -196,8 +206,8 @@ export class JobRunner implements JobWaker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    for (const { controller } of this.running.values()) controller.abort();
-    await Promise.all([...this.running.values()].map((r) => r.done));
+    this.controller.abort();
+    await Promise.all(this.running.values());
   }
 
   get activeCount(): number {

@@ -13,7 +13,9 @@ import type {
   SnapshotFilter,
 } from './model.js';
 
-export type CreateSnapshotOutcome = 'created' | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
+/** Written (with the id of its snapshot.create job), or why not. */
+export type CreateSnapshotOutcome =
+  { jobId: number } | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
 
 /** What a finished job changes besides itself: written with its completion, atomically. */
@@ -109,8 +111,12 @@ export interface BlockEngine {
   writeVolume(diskId: string, offset: number, data: Uint8Array): Promise<void>;
   readVolume(diskId: string, offset: number, length: number): Promise<Buffer>;
   volumeExtents(diskId: string): Promise<Extent[]>;
-  /** Fixes the snapshot's point in time. A second call for the same snapshot changes nothing. */
-  beginSnapshot(snapshotId: string, diskId: string): Promise<void>;
+  /**
+   * Fixes the snapshot's point in time. A second call for the same snapshot changes nothing.
+   * Resolves with the snapshot's engine state: 'complete' when there is nothing to copy (the disk
+   * is unchanged since its previous snapshot, which is complete), so its content is in place.
+   */
+  beginSnapshot(snapshotId: string, diskId: string): Promise<'copying' | 'complete'>;
   /** Copies what changed since the disk's previous snapshot, reporting progress 0..1. */
   copySnapshot(
     snapshotId: string,

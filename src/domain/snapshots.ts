@@ -61,8 +61,18 @@ export class SnapshotService {
     if (outcome === 'disk-bad-status') throw new ApiError('IncorrectStatus.Disk');
     // The point in time is fixed before the caller hears of the snapshot. Should the process die
     // here, the job calls beginSnapshot again (idempotent) before it copies.
-    await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
-    this.jobs.wake();
+    const state = await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
+    if (state === 'complete') {
+      // Nothing to copy (the disk is unchanged since its last, complete snapshot): the job would
+      // only mark the snapshot available, so that is written now, with the job's completion,
+      // without waiting for it. If the runner claims the job meanwhile, it finds the snapshot
+      // available (or completes it, idempotently); should this write be lost, the job does it.
+      this.repo
+        .completeJob(outcome.jobId, { type: 'snapshot-available', snapshotId: snapshot.id })
+        .catch(() => this.jobs.wake());
+    } else {
+      this.jobs.wake();
+    }
     return { snapshotId: snapshot.id, orderId: snapshot.orderId };
   }
 

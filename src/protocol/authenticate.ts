@@ -9,7 +9,7 @@ import type { AccessKey } from '../domain/model.js';
 import { ApiError, missingParameter } from '../errors/catalog.js';
 import { header, type DecodedRequest } from './decode.js';
 import type { NonceCache } from './nonce-cache.js';
-import { v1Sign, v1StringToSign } from './signature-v1.js';
+import { v1Sign, v1StringToSign, v1StringToSignFromQuery } from './signature-v1.js';
 import {
   hashHex,
   isSupportedV3Algorithm,
@@ -132,7 +132,12 @@ export class Authenticator {
   }
 
   private verifyV1(req: DecodedRequest, secret: string): void {
-    const stringToSign = v1StringToSign(req.http.method, req.params);
+    // The query holds every signed parameter when there was no form body (params = query).
+    const q = req.http.url.indexOf('?');
+    const stringToSign =
+      (q >= 0 && req.params.size === req.query.size
+        ? v1StringToSignFromQuery(req.http.method, req.http.url.slice(q + 1))
+        : undefined) ?? v1StringToSign(req.http.method, req.params);
     const expected = v1Sign(stringToSign, secret);
     // A client that left `+` unescaped in the query has it decoded to a space.
     const given = (req.params.get('Signature') as string).replace(/ /g, '+');

@@ -60,6 +60,28 @@ describe('block store', () => {
     assert.equal(sha(await store.readVolume('d-a', 0, size)), sha(image));
   });
 
+  it('a snapshot of an unchanged disk is complete from its freeze; concurrent ones share it', async () => {
+    const size = 2 * MiB;
+    await store.createVolume('d-u', size);
+    await store.writeVolume('d-u', 0, randomBytes(BS * 2));
+    assert.equal(await store.beginSnapshot('s-u1', 'd-u'), 'copying');
+    // Frozen while s-u1 still copies: derived from it, copied after it.
+    assert.equal(await store.beginSnapshot('s-u2', 'd-u'), 'copying');
+    await store.copySnapshot('s-u1', noProgress, never);
+    await store.copySnapshot('s-u2', noProgress, never);
+    const states = await Promise.all(['s-u3', 's-u4', 's-u3'].map((id) => store.beginSnapshot(id, 'd-u')));
+    assert.deepEqual(states, ['complete', 'complete', 'complete']);
+    assert.equal(await store.beginSnapshot('s-u3', 'd-u'), 'complete'); // a second call changes nothing
+    const first = await readAll(store, 's-u1', size);
+    for (const id of ['s-u2', 's-u3', 's-u4']) assert.equal(sha(await readAll(store, id, size)), sha(first));
+    await store.writeVolume('d-u', 0, randomBytes(BS));
+    assert.equal(await store.beginSnapshot('s-u5', 'd-u'), 'copying');
+    await store.copySnapshot('s-u5', noProgress, never);
+    // Leaves nothing behind (a later test expects an empty store).
+    await store.deleteVolume('d-u');
+    for (const id of ['s-u1', 's-u2', 's-u3', 's-u4', 's-u5']) await store.deleteSnapshot(id);
+  });
+
   it('restores a snapshot into a new volume and rolls a volume back', async () => {
     const size = 8 * MiB;
     const original = await readAll(store, 's-1', size);

@@ -1,7 +1,9 @@
 // The reference's test vectors (ens-api.md §3.6 and sdk-wire.md), computed by our signers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { v1Sign, v1StringToSign } from '../../src/protocol/signature-v1.js';
+import fc from 'fast-check';
+import { decodeRequest } from '../../src/protocol/decode.js';
+import { v1Sign, v1StringToSign, v1StringToSignFromQuery } from '../../src/protocol/signature-v1.js';
 import {
   hashHex,
   parseAuthorization,
@@ -17,6 +19,103 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 describe('percent-encoding (RFC 3986)', () => {
   it("escapes ! ' ( ) * and space, keeps ~ and unreserved characters", () => {
     assert.equal(percentEncode("a b!'()*~-_.é/:"), 'a%20b%21%27%28%29%2A~-_.%C3%A9%2F%3A');
+  });
+});
+
+/** The string to sign from the decoded parameters (the reference computation), or undefined if the query does not decode. */
+function fromParams(query: string): string | undefined {
+  try {
+    const req = decodeRequest({
+      method: 'GET',
+      url: '/?' + query,
+      headers: {},
+      body: Buffer.alloc(0),
+      sourceIp: '',
+      secure: false,
+    });
+    return v1StringToSign('GET', req.params);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('signature v1 from the raw query (canonical form sent as signed)', () => {
+  const canonical =
+    'AccessKeyId=LTAIbenchRootKey0001&Action=CreateSnapshot&DiskId=d-abc&EnsRegionId=cn-beijing-15&Format=JSON' +
+    '&SignatureMethod=HMAC-SHA1&SignatureNonce=0f1e&SignatureVersion=1.0&SnapshotName=a%20b%21%C3%A9' +
+    '&Timestamp=2026-11-29T17%3A30%3A00Z&Version=2017-11-10';
+
+  it("takes pop-core's query as it is, Signature left out wherever it stands", () => {
+    const expected = fromParams(canonical);
+    assert.equal(v1StringToSignFromQuery('GET', canonical + '&Signature=abc%3D'), expected);
+    assert.equal(v1StringToSignFromQuery('GET', 'Signature=abc&' + canonical), expected);
+    assert.equal(v1StringToSignFromQuery('GET', canonical), expected);
+  });
+
+  it('declines anything not already canonical', () => {
+    for (const query of [
+      'B=1&A=2', // out of order
+      'A=1&A=2', // repeated
+      'A=a+b', // + for a space
+      'A=%3a', // lower-case hex
+      'A=%41', // an escaped unreserved character
+      "A=it's", // raw ' (signed escaped)
+      'A=1&&B=2', // an empty pair
+      'A&B=1', // no =
+      'A=1&', // a trailing &
+      '%41=1', // an escaped name
+      'A=%', // a truncated escape
+      'A=%4', // a truncated escape
+      'A=a/b', // raw /
+    ])
+      assert.equal(v1StringToSignFromQuery('GET', query), undefined, query);
+  });
+
+  it('agrees with the decoded computation whenever it answers (property)', () => {
+    const piece = fc.constantFrom(
+      'A',
+      'B',
+      'a',
+      'Z',
+      '0',
+      '-',
+      '.',
+      '_',
+      '~',
+      '%20',
+      '%2F',
+      '%3A',
+      '%41',
+      '%3a',
+      '%C3%A9',
+      '%E2%82%AC',
+      '%FF',
+      '+',
+      '!',
+      "'",
+      '*',
+      '%',
+      '=',
+      '/',
+      'é',
+      'Signature',
+    );
+    const text = fc.array(piece, { maxLength: 6 }).map((a) => a.join(''));
+    const pair = fc.tuple(text, fc.option(text)).map(([n, v]) => (v === null ? n : `${n}=${v}`));
+    // The server takes the fast path only for a query that decoded (valid UTF-8 escapes).
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 6 }), fc.boolean(), (pairs, sorted) => {
+        const query = (sorted ? [...pairs].sort() : pairs).join('&');
+        const fast = v1StringToSignFromQuery('GET', query);
+        const reference = fromParams(query);
+        if (fast === undefined || reference === undefined) return;
+        compared++;
+        assert.equal(fast, reference, query);
+      }),
+      { seed: 20261129, numRuns: 20000 },
+    );
+    assert.ok(compared > 1000, `only ${compared} queries took the fast path`);
   });
 });
 

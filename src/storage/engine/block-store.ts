@@ -19,7 +19,7 @@ import {
   sha256,
   type PackWriter,
 } from './chunk-store.js';
-import { EngineDb, type SnapshotRow, type VolumeRow } from './engine-db.js';
+import { EngineDb, type SnapshotRow, type SnapshotState, type VolumeRow } from './engine-db.js';
 import {
   decodePage,
   decodeRoot,
@@ -72,7 +72,7 @@ export class BlockStore implements BlockEngine {
   private readonly hydrators = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly freezes = new Map<
     Volume,
-    { snapshotId: string; resolve: () => void; reject: (e: unknown) => void }[]
+    { snapshotId: string; resolve: (state: SnapshotState) => void; reject: (e: unknown) => void }[]
   >();
   /** Copies that move data run two at a time (one per core); however many jobs run. */
   private readonly copySlots = new Semaphore(2);
@@ -371,10 +371,11 @@ export class BlockStore implements BlockEngine {
    * blocks to copy (all written blocks if there is no earlier snapshot to derive from) and a new,
    * empty dirty map starts, in one transaction. From here on, writes preserve what it needs.
    */
-  async beginSnapshot(snapshotId: string, diskId: string): Promise<void> {
-    if (this.db.snapshot(snapshotId)) return;
+  async beginSnapshot(snapshotId: string, diskId: string): Promise<SnapshotState> {
+    const known = this.db.snapshotState(snapshotId);
+    if (known !== undefined) return known;
     const volume = await this.volume(diskId);
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<SnapshotState>((resolve, reject) => {
       const batch = this.freezes.get(volume);
       if (batch) {
         batch.push({ snapshotId, resolve, reject });
@@ -395,19 +396,20 @@ export class BlockStore implements BlockEngine {
       const batch = this.freezes.get(volume) ?? [];
       this.freezes.delete(volume);
       try {
-        await this.freeze(
-          volume,
-          [...new Set(batch.map((b) => b.snapshotId))].filter((id) => !this.db.snapshot(id)),
-        );
-        batch.forEach((b) => b.resolve());
+        const states = new Map<string, SnapshotState | undefined>();
+        for (const b of batch) states.set(b.snapshotId, this.db.snapshotState(b.snapshotId));
+        const fresh = [...states].filter(([, state]) => state === undefined).map(([id]) => id);
+        const state = await this.freeze(volume, fresh);
+        batch.forEach((b) => b.resolve(states.get(b.snapshotId) ?? state));
       } catch (error) {
         batch.forEach((b) => b.reject(error));
       }
     });
   }
 
-  private async freeze(volume: Volume, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+  /** Freezes the snapshots; resolves with the state they start in. */
+  private async freeze(volume: Volume, ids: string[]): Promise<SnapshotState> {
+    if (ids.length === 0) return 'copying';
     const vrow = this.db.volume(volume.diskId) as VolumeRow;
     const parent = vrow.baseSnapshot ? this.db.snapshot(vrow.baseSnapshot) : undefined;
     const first = ids[0] as string;
@@ -438,14 +440,15 @@ export class BlockStore implements BlockEngine {
               root: parent.root,
               dataBytes: parent.dataBytes,
             });
-            this.db.addRefs(parent.root as Buffer, 1);
           } else {
             this.db.insertSnapshot({ ...row(id), parentId: parent.id });
           }
         }
+        // Each complete one holds the root once (one update for them all).
+        if (parent.state === 'complete') this.db.addRefs(parent.root as Buffer, ids.length);
       });
       volume.unsyncedFreeze = true;
-      return;
+      return parent.state === 'complete' ? 'complete' : 'copying';
     }
 
     const pending = volume.dirty.map.copy();
@@ -480,6 +483,7 @@ export class BlockStore implements BlockEngine {
       preserved: new Map(),
       cowSize: 0,
     });
+    return 'copying';
   }
 
   /** Rebuilds the write path's view of a copy in progress (after a restart). */
@@ -510,6 +514,8 @@ export class BlockStore implements BlockEngine {
     onProgress: (fraction: number) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
+    // Most snapshots of an unchanged disk are complete from their freeze: the state alone tells.
+    if (this.db.snapshotState(snapshotId) === 'complete') return;
     let row = this.db.snapshot(snapshotId);
     if (!row) throw new EngineConflict(`snapshot ${snapshotId} was never begun`);
     if (row.state === 'complete') return;

@@ -133,6 +133,9 @@ export class EngineDb {
   readonly db: Database.Database;
   private readonly s;
   private wal: FileHandle | undefined;
+  /** The fdatasync under way, and the one queued behind it for the calls made meanwhile. */
+  private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
 
   constructor(private readonly file: string) {
     this.db = new Database(file);
@@ -154,6 +157,7 @@ export class EngineDb {
       ),
       deleteVolume: p('DELETE FROM volumes WHERE disk_id = ?'),
       snapshot: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?`),
+      snapshotState: p('SELECT state FROM snapshots WHERE id = ?').pluck(),
       snapshots: p(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots`),
       snapshotsOfDisk: p(
         `SELECT ${SNAPSHOT_COLUMNS} FROM snapshots WHERE disk_id = ? AND state <> 'complete'`,
@@ -199,8 +203,30 @@ export class EngineDb {
    * the thread pool. With synchronous=NORMAL, SQLite's commits are atomic and ordered in the log;
    * flushing the log file is what synchronous=FULL would have done at each commit. SQLite itself
    * flushes the log before it checkpoints it into the database file.
+   *
+   * Concurrent callers share flushes: a call made while no flush runs starts one; calls made while
+   * one runs cannot rely on it (their commits may have come after it started), so they all wait
+   * for the one flush started as soon as it ends. Many jobs completing together thus cost two
+   * fdatasyncs, not one each.
    */
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    if (this.syncing === undefined) {
+      const flush = this.flushWal().finally(() => {
+        if (this.syncing === flush) this.syncing = undefined;
+      });
+      this.syncing = flush;
+      return flush;
+    }
+    this.nextSync ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextSync = undefined;
+        return this.sync();
+      });
+    return this.nextSync;
+  }
+
+  private async flushWal(): Promise<void> {
     if (!this.wal) {
       try {
         this.wal = await open(this.file + '-wal', 'r');
@@ -257,6 +283,10 @@ export class EngineDb {
 
   snapshot(id: string): SnapshotRow | undefined {
     return this.s.snapshot.get(id) as SnapshotRow | undefined;
+  }
+  /** The snapshot's state alone (no row, no blobs), or undefined when there is no such snapshot. */
+  snapshotState(id: string): SnapshotState | undefined {
+    return this.s.snapshotState.get(id) as SnapshotState | undefined;
   }
   snapshots(): SnapshotRow[] {
     return this.s.snapshots.all() as SnapshotRow[];

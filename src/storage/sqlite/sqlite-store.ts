@@ -43,9 +43,9 @@ export function openStore(file: string): Store {
 
 // --- the writes: each runs inside the batch's transaction, takes and returns plain data ---
 
-function enqueueJob(s: Store, kind: JobKind, accountId: string, resourceId: string): void {
+function enqueueJob(s: Store, kind: JobKind, accountId: string, resourceId: string): number {
   const now = Date.now();
-  s.stmt.insertJob.run(kind, accountId, resourceId, now, now, now);
+  return Number(s.stmt.insertJob.run(kind, accountId, resourceId, now, now, now).lastInsertRowid);
 }
 
 function insertOrder(s: Store, order: Order): void {
@@ -139,8 +139,7 @@ export const WRITES = {
       snapshot.lastError,
       snapshot.createdMs,
     );
-    enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id);
-    return 'created';
+    return { jobId: enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id) };
   },
 
   updateSnapshotAttributes(
@@ -377,4 +376,22 @@ export function fromRow<T>(row: Row): T {
   return out as T;
 }
 
-export const toSnapshot = (row: Row): Snapshot => fromRow<Snapshot>(row);
+/** A snapshots row as a Snapshot, field by field (the job runner reads one per snapshot). */
+export const toSnapshot = (row: Row): Snapshot => ({
+  id: row.id as string,
+  accountId: row.account_id as string,
+  regionId: row.region_id as string,
+  diskId: row.disk_id as string,
+  diskCategory: row.disk_category as Snapshot['diskCategory'],
+  diskType: row.disk_type as Snapshot['diskType'],
+  sizeMib: row.size_mib as number,
+  name: row.name as string,
+  description: row.description as string,
+  status: row.status as Snapshot['status'],
+  progress: row.progress as number,
+  sourceRegionId: row.source_region_id as string,
+  sourceSnapshotId: row.source_snapshot_id as string,
+  orderId: row.order_id as string,
+  lastError: row.last_error as string,
+  createdMs: row.created_ms as number,
+});
