@@ -29,11 +29,12 @@ import {
   type Page,
   type Root,
 } from './manifest.js';
-import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
+import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-store.js';
 import { CopyPipeline } from './copy-pipeline.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
+  EngineDataUnreadable,
   EngineNotReady,
   type BlockEngine,
   type Extent,
@@ -120,7 +121,15 @@ export class BlockStore implements BlockEngine {
         // A dirty map of a freeze that did not commit, or of one that did (the old one).
         if (name.startsWith('dirty-') && name !== dirtyFile(row.dirtyGen)) await rm(path.join(dir, name));
       }
-      if (row.restoreRoot) await this.fill(await this.volume(row.diskId), row);
+      if (row.restoreRoot) {
+        // An interrupted restore is redone; one from a damaged snapshot is called off (logged),
+        // never a reason not to start.
+        await this.fill(await this.volume(row.diskId), row).catch((error: unknown) => {
+          if (!(error instanceof EngineDataUnreadable)) throw error;
+        });
+      } else {
+        await rm(path.join(dir, 'data.restore'), { force: true });
+      }
     }
     for (const snapshot of this.db.snapshots()) {
       if (snapshot.state === 'copying') await this.guard(await this.volume(snapshot.diskId), snapshot);
@@ -182,7 +191,15 @@ export class BlockStore implements BlockEngine {
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
     });
     await this.db.sync();
-    if (source) await this.fill(await this.volume(diskId), row);
+    if (source) {
+      try {
+        await this.fill(await this.volume(diskId), row);
+      } catch (error) {
+        // The disk is not created: nothing of it stays.
+        if (error instanceof EngineDataUnreadable) await this.deleteVolume(diskId);
+        throw error;
+      }
+    }
   }
 
   /** Rolls the volume back to a snapshot of it. No snapshot of the volume may be in progress. */
@@ -219,13 +236,16 @@ export class BlockStore implements BlockEngine {
     if (!row) return;
     if (this.db.pendingSnapshotsOf(diskId).length > 0)
       throw new EngineNotReady('snapshots of the disk are in progress');
+    // Closed under the volume's lock (a write in progress finishes first; writes and reads that
+    // come later are refused with EngineConflict rather than hitting a closed file), and only then
+    // forgotten: until the row is gone, whoever looks the volume up gets the closed one.
     const volume = this.volumes.get(diskId);
-    this.volumes.delete(diskId);
-    if (volume) await (await volume).close().catch(() => undefined);
+    if (volume) await (await volume.catch(() => undefined))?.close().catch(() => undefined);
     this.db.transaction(() => {
       this.db.deleteVolume(diskId);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
     });
+    this.volumes.delete(diskId);
     await this.db.sync();
     await rm(this.volumeDir(diskId), { recursive: true, force: true });
     this.scheduleGc();
@@ -243,21 +263,44 @@ export class BlockStore implements BlockEngine {
     return (await this.volume(diskId)).extents();
   }
 
-  /** Fills an emptied volume with a snapshot's blocks, then forgets the restore (it is done). */
+  /**
+   * Fills the volume with a snapshot's blocks, then forgets the restore (it is done). The blocks
+   * go to a new file that replaces the live one only once complete. Should a chunk turn out
+   * damaged or missing, the restore is called off: the volume keeps its content, the mark and its
+   * hold on the snapshot go, and the error is thrown (the client gets StoredDataDamaged). Before,
+   * the volume was emptied first and the mark kept, so the disk was left half restored and the
+   * next start, redoing the restore, failed on the same chunk: the service could not start.
+   */
   private async fill(volume: Volume, row: VolumeRow): Promise<void> {
-    const root = decodeRoot(await this.chunks.get(row.restoreRoot as Buffer));
-    await volume.clear();
-    for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
-      const page = decodePage(await this.chunks.get(pageHash));
-      for (const [slot, hash] of page) {
-        const block = index * PAGE_BLOCKS + slot;
-        if (block >= volume.blocks) continue;
-        const data = await this.chunks.get(hash);
-        const end = Math.min(data.length, volume.sizeBytes - block * volume.blockSize);
-        await volume.fill(block, end < data.length ? data.subarray(0, end) : data);
+    const fill = await volume.beginFill();
+    try {
+      const root = decodeRoot(await this.chunks.get(row.restoreRoot as Buffer));
+      for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
+        const page = decodePage(await this.chunks.get(pageHash));
+        for (const [slot, hash] of page) {
+          const block = index * PAGE_BLOCKS + slot;
+          if (block >= volume.blocks) continue;
+          const data = await this.chunks.get(hash);
+          const end = Math.min(data.length, volume.sizeBytes - block * volume.blockSize);
+          await volume.fill(fill, block, end < data.length ? data.subarray(0, end) : data);
+        }
       }
+    } catch (error) {
+      await volume.abortFill(fill);
+      if (error instanceof EngineDataUnreadable) {
+        this.db.transaction(() => {
+          this.db.updateVolume({ ...row, restoreSnapshot: null, restoreRoot: null });
+          this.db.addRefs(row.restoreRoot as Buffer, -1);
+        });
+        await this.db.sync();
+        this.log(
+          { diskId: row.diskId, snapshotId: row.restoreSnapshot, err: String(error) },
+          'restore called off: the snapshot is damaged (run `ensnap verify`)',
+        );
+      }
+      throw error;
     }
-    await volume.finishFill();
+    await volume.finishFill(fill);
     this.db.transaction(() => {
       this.db.updateVolume({
         ...row,
@@ -846,9 +889,18 @@ export class BlockStore implements BlockEngine {
     // would keep the connection busy, and every other engine call would fail meanwhile.
     for (const pack of packs) {
       onProgress?.(++packsDone, packs.length);
+      // The file itself, not only an open handle: a pack deleted while it is open still reads.
+      const gone = await this.objects.size(packKey(pack.id)).then(
+        () => false,
+        (error: unknown) => error instanceof ObjectMissing,
+      );
       for (const row of this.db.chunksInPack(pack.id)) {
         chunks++;
         bytes += row.storedLen;
+        if (gone) {
+          bad.set(row.hash.toString('hex'), `pack ${pack.id} is missing`);
+          continue;
+        }
         try {
           await this.chunks.read(row);
         } catch (error) {

@@ -8,9 +8,9 @@
 // first preserves the block's old content (copy-before-write, into the snapshot's cow file), so
 // nothing written after CreateSnapshot returned can leak into the snapshot.
 import { Mutex } from 'async-mutex';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Extent } from '../../domain/ports.js';
+import { EngineConflict, type Extent } from '../../domain/ports.js';
 import { Bitmap, BitmapFile } from './bitmap.js';
 import { PAGE_BLOCKS } from './manifest.js';
 import { syncDirectory } from './object-store.js';
@@ -44,6 +44,8 @@ export class Volume {
   readonly guards = new Map<string, CopyGuard>();
   /** A snapshot was frozen with a commit not yet flushed: flush it before the next write. */
   unsyncedFreeze = false;
+  /** Closed (the disk is being deleted, or the engine stops): every later call is refused. */
+  private closed = false;
 
   private constructor(
     readonly diskId: string,
@@ -85,13 +87,32 @@ export class Volume {
     return new Volume(diskId, dir, row.blockSize, row.sizeBytes, data, dirty, row.dirtyGen, allocated, hooks);
   }
 
+  /**
+   * Closes the files once the write in progress (if any) is done. Writes still waiting for the
+   * lock, and reads, are then refused with EngineConflict (the disk is being deleted) instead of
+   * failing on a closed file (EBADF, which the client would see as InternalError).
+   */
   async close(): Promise<void> {
-    await Promise.all([
-      this.data.close(),
-      this.dirty.close(),
-      this.allocated.close(),
-      ...[...this.guards.values()].map((g) => g.cow?.close()),
-    ]);
+    await this.lock.runExclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await Promise.all([
+        this.data.close(),
+        this.dirty.close(),
+        this.allocated.close(),
+        ...[...this.guards.values()].map((g) => g.cow?.close()),
+      ]);
+    });
+  }
+
+  private refuseIfClosed(): void {
+    if (this.closed) throw new EngineConflict(`volume ${this.diskId} is closed (deleted)`);
+  }
+
+  /** An I/O error on a file closed meanwhile is the disk's deletion, not a failure. */
+  private closedMeanwhile(error: unknown): never {
+    this.refuseIfClosed();
+    throw error;
   }
 
   /** Writes and makes durable. The caller has checked the range. */
@@ -100,6 +121,7 @@ export class Volume {
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + data.length - 1) / this.blockSize);
     await this.lock.runExclusive(async () => {
+      this.refuseIfClosed();
       if (this.unsyncedFreeze) {
         await this.hooks.syncMetadata();
         this.unsyncedFreeze = false;
@@ -113,15 +135,18 @@ export class Volume {
       ]);
       await writeAll(this.data, data, offset);
     });
-    await this.data.datasync();
+    await this.data.datasync().catch((error: unknown) => this.closedMeanwhile(error));
   }
 
   /** Reads; the part past the end of a short file is zeros (the file is sparse). */
   async read(offset: number, length: number): Promise<Buffer> {
+    this.refuseIfClosed();
     const out = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.data.read(out, done, length - done, offset + done);
+      const { bytesRead } = await this.data
+        .read(out, done, length - done, offset + done)
+        .catch((error: unknown) => this.closedMeanwhile(error));
       if (bytesRead === 0) break;
       done += bytesRead;
     }
@@ -130,6 +155,7 @@ export class Volume {
 
   /** Byte ranges that may hold data (blocks ever written), merged; the rest reads as zeros. */
   extents(): Extent[] {
+    this.refuseIfClosed();
     const out: Extent[] = [];
     for (const block of this.allocated.map.ones()) {
       const offset = block * this.blockSize;
@@ -216,28 +242,51 @@ export class Volume {
     });
   }
 
-  /** Empties the volume (every block a hole again) before it is refilled from a snapshot. */
-  async clear(): Promise<void> {
-    await this.data.truncate(0);
-    await this.data.truncate(this.sizeBytes);
-    await this.data.sync();
-    for (const map of [this.dirty, this.allocated]) {
-      map.map.bytes.fill(0);
-      await map.persistAll();
-    }
+  /**
+   * Starts refilling the volume from a snapshot. The blocks go to a new file beside the live one,
+   * which keeps its content (and keeps serving reads) until finishFill swaps them: a restore that
+   * fails half way (a damaged chunk) leaves the disk as it was.
+   */
+  async beginFill(): Promise<Fill> {
+    const file = path.join(this.dir, RESTORE_FILE);
+    await createSparse(file, this.sizeBytes);
+    return { handle: await open(file, 'r+'), allocated: new Bitmap(this.blocks) };
   }
 
-  /** Writes a block while the volume is filled from a snapshot (no copy guards, no dirty bit). */
-  async fill(block: number, data: Buffer): Promise<void> {
-    await writeAll(this.data, data, block * this.blockSize);
-    this.allocated.map.setRange(block, block);
+  /** Writes a block of the snapshot into the fill (no copy guards, no dirty bit). */
+  async fill(fill: Fill, block: number, data: Buffer): Promise<void> {
+    await writeAll(fill.handle, data, block * this.blockSize);
+    fill.allocated.setRange(block, block);
   }
 
-  async finishFill(): Promise<void> {
-    await this.data.datasync();
+  /** The filled file becomes the volume: renamed over the live one, both maps rewritten. */
+  async finishFill(fill: Fill): Promise<void> {
+    await fill.handle.datasync();
+    await rename(path.join(this.dir, RESTORE_FILE), path.join(this.dir, 'data.raw'));
+    await syncDirectory(this.dir);
+    const old = this.data;
+    this.data = fill.handle;
+    await old.close();
+    this.allocated.map.bytes.set(fill.allocated.bytes);
+    this.dirty.map.bytes.fill(0);
     await this.allocated.persistAll();
+    await this.dirty.persistAll();
+  }
+
+  /** A fill that failed: the live file is untouched, the new one goes. */
+  async abortFill(fill: Fill): Promise<void> {
+    await fill.handle.close().catch(() => undefined);
+    await rm(path.join(this.dir, RESTORE_FILE), { force: true });
   }
 }
+
+/** A restore in progress: the new content, written beside the live file. */
+export interface Fill {
+  handle: FileHandle;
+  allocated: Bitmap;
+}
+
+const RESTORE_FILE = 'data.restore';
 
 async function createSparse(file: string, size: number): Promise<void> {
   const handle = await open(file, 'w', 0o600);
