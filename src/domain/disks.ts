@@ -4,7 +4,13 @@ import { ApiError } from '../errors/catalog.js';
 import type { Caller } from './caller.js';
 import { newDiskId, newOrderId } from './ids.js';
 import type { Disk, DiskCategory, DiskFilter, Page, PageOf } from './model.js';
-import { EngineConflict, type BlockEngine, type JobWaker, type MetadataRepository } from './ports.js';
+import {
+  EngineConflict,
+  EngineDataUnreadable,
+  type BlockEngine,
+  type JobWaker,
+  type MetadataRepository,
+} from './ports.js';
 import type { RegionCatalog } from './region-catalog.js';
 
 export interface CreateDiskInput {
@@ -57,7 +63,14 @@ export class DiskService {
       tags: input.tags,
     };
     // The volume first: a crash between the two leaves an orphan volume, never a disk without one.
-    await this.engine.createVolume(disk.id, sizeMib * 1024 * 1024, input.snapshotId);
+    try {
+      await this.engine.createVolume(disk.id, sizeMib * 1024 * 1024, input.snapshotId);
+    } catch (error) {
+      // The snapshot was deleted meanwhile; or its data is damaged (no disk is created).
+      if (error instanceof EngineConflict) throw new ApiError('IncorrectInstanceStatus');
+      if (error instanceof EngineDataUnreadable) throw new ApiError('StoredDataDamaged');
+      throw error;
+    }
     await this.repo.insertDisk(disk);
     return { diskId: disk.id };
   }
@@ -83,6 +96,8 @@ export class DiskService {
       await this.engine.resetVolume(diskId, snapshotId);
     } catch (error) {
       if (error instanceof EngineConflict) throw new ApiError('IncorrectStatus.Disk');
+      // The snapshot's data is damaged: the restore was called off, the disk is unchanged.
+      if (error instanceof EngineDataUnreadable) throw new ApiError('StoredDataDamaged');
       throw error;
     }
   }

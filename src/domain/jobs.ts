@@ -3,6 +3,7 @@
 // or a shutdown simply runs again. Failures are data: the error stays in the job's row and, after
 // the last attempt, in the snapshot (status error).
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, JobKind } from './model.js';
 import {
   EngineNotReady,
@@ -196,8 +197,27 @@ export class JobRunner implements JobWaker {
       } catch (inner) {
         this.log(
           { jobId: job.id, err: String(inner) },
-          'could not record the job outcome; it resumes on restart',
+          'could not record the job outcome; it is handed back once the store takes writes again',
         );
+        await this.handBack(job, signal);
+      }
+    }
+  }
+
+  /**
+   * The job's outcome could not be written (the data directory is full, say), so the job is still
+   * claimed in the table. It is handed back as soon as a write goes through, and runs again then,
+   * rather than staying claimed (its snapshot `creating`) until the next start.
+   */
+  private async handBack(job: Job, signal: AbortSignal): Promise<void> {
+    for (let delay = this.options.retryDelayMs; !signal.aborted; delay = Math.min(2 * delay, 5_000)) {
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return; // stopping: the next start queues it again
+      try {
+        await this.repo.releaseJob(job.id, Date.now(), { failed: false, message: job.lastError });
+        return;
+      } catch {
+        // still refused: try again later
       }
     }
   }

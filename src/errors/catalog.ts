@@ -136,6 +136,12 @@ export const ERROR_CATALOG = {
       'Stored data this request needs is damaged or missing, so nothing was returned. The operator can locate the damage with `ensnap verify`.',
     source: 'ensnap',
   },
+  StorageFull: {
+    status: 507,
+    message:
+      'The storage of the service is full, so the request was not completed. Retry once the operator has freed space.',
+    source: 'ensnap',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorKey = keyof typeof ERROR_CATALOG;
@@ -169,4 +175,19 @@ export function invalidParameter(field: string): ApiError {
 
 export function missingParameter(field: string): ApiError {
   return new ApiError('MissingParameter', field);
+}
+
+/** Out of space, as the file system (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL) says it. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/**
+ * What the client is told of an error that is not an ApiError: StorageFull when the data
+ * directory ran out of space (anywhere in the cause chain), else InternalError. Either way the
+ * internals stay in the log.
+ */
+export function apiErrorForUnexpected(thrown: unknown): ApiError {
+  for (let e: unknown = thrown, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (FULL_CODES.has(String((e as NodeJS.ErrnoException).code))) return new ApiError('StorageFull');
+  }
+  return new ApiError('InternalError');
 }

@@ -3,7 +3,7 @@
 // failure becomes a catalog error in the caller's format; anything unexpected is logged and
 // answered as InternalError without internals.
 import { createHash } from 'node:crypto';
-import { ApiError, missingParameter } from '../errors/catalog.js';
+import { ApiError, apiErrorForUnexpected, missingParameter } from '../errors/catalog.js';
 import { newRequestId } from '../domain/ids.js';
 import { findVersion } from '../operations/catalog.js';
 import { BinaryReply, readInput, type Operation, type OperationContext } from '../operations/spec.js';
@@ -66,7 +66,7 @@ export class RpcDispatcher {
         return { status: 200, contentType: 'application/octet-stream', body: result.data, ...ok };
       return { status: 200, ...renderSuccess(format, action, requestId, result), ...ok };
     } catch (thrown) {
-      const error = thrown instanceof ApiError ? thrown : new ApiError('InternalError');
+      const error = thrown instanceof ApiError ? thrown : apiErrorForUnexpected(thrown);
       if (!(thrown instanceof ApiError)) this.onUnexpected(thrown, requestId);
       const rendered = renderError(format, {
         requestId,

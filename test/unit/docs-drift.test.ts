@@ -32,6 +32,6 @@ describe('error catalog', () => {
     const fiveHundreds = Object.entries(ERROR_CATALOG)
       .filter(([, e]) => e.status >= 500)
       .map(([k]) => k);
-    assert.deepEqual(fiveHundreds, ['InternalError', 'StoredDataDamaged']);
+    assert.deepEqual(fiveHundreds, ['InternalError', 'StoredDataDamaged', 'StorageFull']);
   });
 });

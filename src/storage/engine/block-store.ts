@@ -29,12 +29,13 @@ import {
   type Page,
   type Root,
 } from './manifest.js';
-import { LocalDirectoryStore, type ObjectStore } from './object-store.js';
+import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-store.js';
 import { CopyPipeline } from './copy-pipeline.js';
 import { HashPool, type HashedBlocks } from './hash-pool.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
+  EngineDataUnreadable,
   EngineNotReady,
   type BlockEngine,
   type Extent,
@@ -52,6 +53,12 @@ export interface BlockStoreOptions {
   dataDir: string;
   blockSize?: number;
   log?: (event: Record<string, unknown>, message: string) => void;
+}
+
+interface PreparedRestore {
+  root: Root;
+  /** The snapshot's non-zero blocks. */
+  needed: Bitmap;
 }
 
 const emptyRoot = (blockSize: number, sizeBytes: number): Root => ({
@@ -119,7 +126,25 @@ export class BlockStore implements BlockEngine {
         // A dirty map of a freeze that did not commit, or of one that did (the old one).
         if (name.startsWith('dirty-') && name !== dirtyFile(row.dirtyGen)) await rm(path.join(dir, name));
       }
-      if (row.restoreRoot) await this.startRestore(await this.volume(row.diskId), row, false);
+      if (row.restoreRoot) {
+        const volume = await this.volume(row.diskId);
+        try {
+          await this.startRestore(
+            volume,
+            row,
+            false,
+            await this.prepareRestore(row.restoreRoot, volume.blocks),
+          );
+        } catch (error) {
+          // Never a reason not to start: this disk refuses reads and writes, the rest is served.
+          if (!(error instanceof EngineDataUnreadable)) throw error;
+          volume.broken = error;
+          this.log(
+            { diskId: row.diskId, err: String(error) },
+            'restore cannot go on: the snapshot is damaged',
+          );
+        }
+      }
     }
     for (const snapshot of this.db.snapshots()) {
       if (snapshot.state === 'copying') await this.guard(await this.volume(snapshot.diskId), snapshot);
@@ -168,6 +193,9 @@ export class BlockStore implements BlockEngine {
     if (this.db.volume(diskId)) return;
     const source = fromSnapshotId === undefined ? undefined : this.completeSnapshot(fromSnapshotId);
     const blockSize = source?.blockSize ?? this.blockSize;
+    const prepared = source
+      ? await this.prepareRestore(source.root as Buffer, Math.ceil(sizeBytes / blockSize))
+      : undefined;
     await Volume.create(this.volumeDir(diskId), blockSize, sizeBytes);
     const row: VolumeRow = {
       diskId,
@@ -184,7 +212,7 @@ export class BlockStore implements BlockEngine {
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
     });
     await this.db.sync();
-    if (source) await this.startRestore(await this.volume(diskId), row, true);
+    if (prepared) await this.startRestore(await this.volume(diskId), row, true, prepared);
   }
 
   /** Rolls the volume back to a snapshot of it. No snapshot of the volume may be in progress. */
@@ -192,6 +220,7 @@ export class BlockStore implements BlockEngine {
     const source = this.completeSnapshot(snapshotId);
     const volume = await this.volume(diskId);
     if (volume.guards.size > 0) throw new EngineConflict('a snapshot of the disk is still being taken');
+    const prepared = await this.prepareRestore(source.root as Buffer, volume.blocks);
     await this.stopHydrator(diskId);
     await volume.lock.runExclusive(async () => {
       if (volume.guards.size > 0) throw new EngineConflict('a snapshot of the disk is still being taken');
@@ -209,7 +238,7 @@ export class BlockStore implements BlockEngine {
         if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
       });
       await this.db.sync();
-      await this.startRestore(volume, restoring, true);
+      await this.startRestore(volume, restoring, true, prepared);
     });
     this.scheduleGc();
   }
@@ -230,16 +259,15 @@ export class BlockStore implements BlockEngine {
     if (this.db.pendingSnapshotsOf(diskId).length > 0)
       throw new EngineNotReady('snapshots of the disk are in progress');
     await this.stopHydrator(diskId);
+    // Closed under the volume's lock (a write in progress finishes first; later writes and reads
+    // are refused with EngineConflict rather than hitting a closed file), and only then forgotten.
     const volume = this.volumes.get(diskId);
-    this.volumes.delete(diskId);
-    if (volume) {
-      const open = await volume;
-      await open.lock.runExclusive(() => open.close().catch(() => undefined));
-    }
+    if (volume) await (await volume.catch(() => undefined))?.close().catch(() => undefined);
     this.db.transaction(() => {
       this.db.deleteVolume(diskId);
       if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
     });
+    this.volumes.delete(diskId);
     await this.db.sync();
     await rm(this.volumeDir(diskId), { recursive: true, force: true });
     this.scheduleGc();
@@ -261,16 +289,30 @@ export class BlockStore implements BlockEngine {
    * Restore: the volume takes the snapshot's content at once (reads of blocks not yet copied are
    * served from the snapshot) and a background task copies the blocks into the raw file.
    */
-  private async startRestore(volume: Volume, row: VolumeRow, fresh: boolean): Promise<void> {
-    const root = decodeRoot(await this.chunks.get(row.restoreRoot as Buffer));
-    const needed = new Bitmap(volume.blocks);
+  /**
+   * Reads (and so checks) a snapshot's root and pages, and which blocks it holds, before a restore
+   * changes anything: a damaged manifest refuses the restore with the disk untouched.
+   */
+  private async prepareRestore(rootHash: Buffer, blocks: number): Promise<PreparedRestore> {
+    const root = decodeRoot(await this.chunks.get(rootHash));
+    const needed = new Bitmap(blocks);
     const pages = await this.chunks.getMany([...root.pages.values()]);
     for (const [index, hash] of root.pages) {
       for (const slot of decodePage(pages.get(hash.toString('latin1')) as Buffer).keys()) {
         const block = index * PAGE_BLOCKS + slot;
-        if (block < volume.blocks) needed.setRange(block, block);
+        if (block < blocks) needed.setRange(block, block);
       }
     }
+    return { root, needed };
+  }
+
+  private async startRestore(
+    volume: Volume,
+    row: VolumeRow,
+    fresh: boolean,
+    prepared: PreparedRestore,
+  ): Promise<void> {
+    const { root, needed } = prepared;
     const fetch = this.blockReader(root);
     if (fresh) await volume.beginRestore(row.restoreGen, needed, fetch);
     else await volume.resumeRestore(row.restoreGen, needed, fetch);
@@ -279,7 +321,7 @@ export class BlockStore implements BlockEngine {
       if (!controller.signal.aborted)
         this.log(
           { diskId: volume.diskId, err: String(error) },
-          'restore stopped; it resumes at the next start',
+          'restore stopped (blocks not yet copied are read from the snapshot); it resumes at the next start',
         );
     });
     this.hydrators.set(volume.diskId, { controller, done });
@@ -962,9 +1004,18 @@ export class BlockStore implements BlockEngine {
     // would keep the connection busy, and every other engine call would fail meanwhile.
     for (const pack of packs) {
       onProgress?.(++packsDone, packs.length);
+      // The file itself, not only an open handle: a pack deleted while it is open still reads.
+      const gone = await this.objects.size(packKey(pack.id)).then(
+        () => false,
+        (error: unknown) => error instanceof ObjectMissing,
+      );
       for (const row of this.db.chunksInPack(pack.id)) {
         chunks++;
         bytes += row.storedLen;
+        if (gone) {
+          bad.set(row.hash.toString('hex'), `pack ${pack.id} is missing`);
+          continue;
+        }
         try {
           await this.chunks.read(row, true);
         } catch (error) {

@@ -48,9 +48,14 @@ export class LocalDirectoryStore implements ObjectStore {
     try {
       await handle.writev(parts as Uint8Array[]);
       await handle.datasync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A write that failed (the disk is full) must not keep the space it took until the next
+      // start: every retry would find less.
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw error;
     }
+    await handle.close();
     const dir = path.dirname(target);
     await mkdir(dir, { recursive: true });
     await rename(temp, target);

@@ -10,7 +10,7 @@
 import { Mutex } from 'async-mutex';
 import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Extent } from '../../domain/ports.js';
+import { EngineConflict, type EngineDataUnreadable, type Extent } from '../../domain/ports.js';
 import { Bitmap, BitmapFile } from './bitmap.js';
 import { PAGE_BLOCKS } from './manifest.js';
 import { syncDirectory } from './object-store.js';
@@ -60,6 +60,10 @@ export class Volume {
   /** A snapshot was frozen with a commit not yet flushed: flush it before the next write. */
   unsyncedFreeze = false;
   hydration: Hydration | undefined;
+  /** Closed (the disk is being deleted, or the engine stops): every later call is refused. */
+  private closed = false;
+  /** Its restore cannot go on (the snapshot is damaged): reads and writes are refused with this. */
+  broken: EngineDataUnreadable | undefined;
   /** Blocks the background fill has written but not yet marked (see flushHydrated). */
   private filled: number[] = [];
 
@@ -104,14 +108,34 @@ export class Volume {
     return new Volume(diskId, dir, row.blockSize, row.sizeBytes, data, dirty, row.dirtyGen, allocated, hooks);
   }
 
+  /**
+   * Closes the files once the write in progress (if any) is done. Writes still waiting for the
+   * lock, and reads, are then refused with EngineConflict (the disk is being deleted) instead of
+   * failing on a closed file (EBADF, which the client would see as InternalError).
+   */
   async close(): Promise<void> {
-    await Promise.all([
-      this.data.close(),
-      this.dirty.close(),
-      this.allocated.close(),
-      ...[...this.guards.values()].map((g) => g.cow?.close()),
-      this.hydration?.hydrated.close(),
-    ]);
+    await this.lock.runExclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await Promise.all([
+        this.data.close(),
+        this.dirty.close(),
+        this.allocated.close(),
+        ...[...this.guards.values()].map((g) => g.cow?.close()),
+        this.hydration?.hydrated.close(),
+      ]);
+    });
+  }
+
+  private refuse(): void {
+    if (this.closed) throw new EngineConflict(`volume ${this.diskId} is closed (deleted)`);
+    if (this.broken) throw this.broken;
+  }
+
+  /** An I/O error on a file closed meanwhile is the disk's deletion, not a failure. */
+  private closedMeanwhile(error: unknown): never {
+    this.refuse();
+    throw error;
   }
 
   /** Writes and makes durable. The caller has checked the range. */
@@ -120,6 +144,7 @@ export class Volume {
     const first = Math.floor(offset / this.blockSize);
     const last = Math.floor((offset + data.length - 1) / this.blockSize);
     await this.lock.runExclusive(async () => {
+      this.refuse();
       if (this.unsyncedFreeze) {
         await this.hooks.syncMetadata();
         this.unsyncedFreeze = false;
@@ -139,7 +164,7 @@ export class Volume {
         await this.markHydrated(filled);
       }
     });
-    await this.data.datasync();
+    await this.data.datasync().catch((error: unknown) => this.closedMeanwhile(error));
   }
 
   /**
@@ -186,7 +211,7 @@ export class Volume {
   async hydrate(blocks: number[], contents: Buffer[]): Promise<void> {
     await this.lock.runExclusive(async () => {
       const h = this.hydration;
-      if (!h) return;
+      if (!h || this.closed) return;
       // Consecutive blocks go to the file in one vectored write.
       let run: Buffer[] = [];
       let runStart = -1;
@@ -214,7 +239,7 @@ export class Volume {
   /** Makes the background fill so far durable, then marks its blocks hydrated. */
   async flushHydrated(): Promise<void> {
     await this.lock.runExclusive(async () => {
-      if (!this.hydration || this.filled.length === 0) return;
+      if (!this.hydration || this.closed || this.filled.length === 0) return;
       const blocks = this.filled;
       this.filled = [];
       await this.data.datasync();
@@ -227,6 +252,7 @@ export class Volume {
    * is filled from a snapshot, blocks not yet in the file come from the snapshot.
    */
   async read(offset: number, length: number): Promise<Buffer> {
+    this.refuse();
     // Which blocks come from the snapshot is decided before the file is read: a block the
     // background fill writes meanwhile would otherwise be read as a hole and then skipped.
     const h = this.hydration;
@@ -239,7 +265,9 @@ export class Volume {
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.data.read(out, done, length - done, offset + done);
+      const { bytesRead } = await this.data
+        .read(out, done, length - done, offset + done)
+        .catch((error: unknown) => this.closedMeanwhile(error));
       if (bytesRead === 0) break;
       done += bytesRead;
     }
@@ -256,6 +284,7 @@ export class Volume {
 
   /** Byte ranges that may hold data (blocks ever written), merged; the rest reads as zeros. */
   extents(): Extent[] {
+    this.refuse();
     const out: Extent[] = [];
     for (const block of this.allocated.map.ones()) {
       const offset = block * this.blockSize;

@@ -152,7 +152,7 @@ export class SqliteRepository implements MetadataRepository {
     const data = JSON.parse(reply) as BatchReplyData;
     if (Array.isArray(data)) settleAll(batch, data);
     else {
-      const error = new Error(data.failed);
+      const error = Object.assign(new Error(data.failed), data.code ? { code: data.code } : {});
       for (const item of batch) item.reject(error);
     }
     if (this.pending.length > 0 && !this.flushScheduled) {

@@ -10,9 +10,9 @@ import { openStore, runBatch, type WriteOp, type WriteOutcome } from './sqlite-s
 // many small records.
 /** JSON of WriteOp[]. */
 export type BatchRequest = string;
-/** JSON of WriteOutcome[] (the batch's writes, in order), or of { failed }: nothing was written. */
+/** JSON of WriteOutcome[] (the batch's writes, in order), or of { failed, code }: nothing was written. */
 export type BatchReply = string;
-export type BatchReplyData = WriteOutcome[] | { failed: string };
+export type BatchReplyData = WriteOutcome[] | { failed: string; code?: string };
 
 const port = parentPort;
 if (port) {
@@ -28,7 +28,14 @@ if (port) {
     try {
       reply = runBatch(store, JSON.parse(message) as WriteOp[]);
     } catch (error) {
-      reply = { failed: error instanceof Error ? error.message : String(error) };
+      // The code too (SQLITE_FULL: the disk is full), so that the client can be told so.
+      reply = {
+        failed: error instanceof Error ? error.message : String(error),
+        code:
+          (error as { code?: unknown }).code === undefined
+            ? undefined
+            : String((error as { code?: unknown }).code),
+      };
     }
     port.postMessage(JSON.stringify(reply) satisfies BatchReply);
   });
