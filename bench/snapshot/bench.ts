@@ -164,7 +164,13 @@ function evaluate(figures: Map<string, Figure>, changedBytes: number): Target[] 
     'ms',
     'same, from a snapshot of the sparse disk',
   );
-  ratio('background copy (export) vs restic restore', 'restic.restore', 'ensnap.export', 2, 'restic restore');
+  ratio(
+    'background copy (restore) vs restic restore',
+    'restic.restore',
+    'ensnap.restore.hydrated',
+    2,
+    'restic restore',
+  );
   const p99a = med('ensnap.createSnapshot.image.p99');
   const p99b = med('ensnap.createSnapshot.sparse.p99');
   atMost('CreateSnapshot p99, image disk', p99a, 20, 'ms', 'sequential calls, one client');

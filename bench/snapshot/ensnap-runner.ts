@@ -10,9 +10,10 @@
 //   3. the 1% modification through `writeDisk` (not timed), `sync`, then the incremental snapshot,
 //      timed the same way; bytes added to DATA_DIR/chunks;
 //   4. restore: CreateDisk with SnapshotId (the full snapshot) -> the first `readDisk(0, 4096)`
-//      returns (first-read latency; the bytes are checked), -> DescribeDisks shows it hydrated;
-//   5. background copy: `ensnap snapshot export SNAPSHOT FILE` (timed), then its sha256 is
-//      compared with the image's (not timed).
+//      returns (first-read latency; the bytes are checked), -> DescribeDiskExtents says the
+//      background restore has copied every block in (`Restoring: false`): the background copy;
+//   5. export: `ensnap snapshot export SNAPSHOT FILE` (timed, flushed to disk), then its sha256
+//      is compared with the image's (not timed).
 // After the last run, on the same server: CreateSnapshot API latency, 200 sequential calls on the
 // image's disk and 200 on a 500 GiB sparse disk with a few MiB written, in alternating batches of
 // 20 (each batch waits until its snapshots are available, so the job queue stays short); and the
@@ -220,13 +221,13 @@ export class Server {
   }
 
   /** Waits until DescribeDisks shows the disk hydrated (see `hydrated`). */
+  /** Until the disk's background restore has copied every block of its snapshot in. */
   async waitHydrated(diskId: string): Promise<void> {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (;;) {
-      const answer = await this.call('DescribeDisks', { DiskId: diskId });
-      const disk = ((answer.Disks as Json | undefined)?.Disks as Json[] | undefined)?.[0];
-      if (disk && hydrated(disk)) return;
-      if (Date.now() > deadline) throw new Error(`disk ${diskId} not hydrated after 30 min`);
+      const extents = await this.client.diskExtents(diskId);
+      if (extents.restoring === false) return;
+      if (Date.now() > deadline) throw new Error(`disk ${diskId} not restored after 30 min`);
       await sleep(POLL_MS);
     }
   }
@@ -281,20 +282,6 @@ export class Server {
       throw new Error(`the first 4 KiB read from disk ${diskId} differ from the source`);
     return { ms, diskId, started };
   }
-}
-
-/**
- * When DescribeDisks shows a disk restored from a snapshot with all its data local. Today the API
- * has no hydration field, so `Available` is taken as done unless the answer carries a progress
- * (`HydrationProgress`/`Progress` below 100) or `Hydrated: false`; adjust here once it does.
- */
-function hydrated(disk: Json): boolean {
-  if (disk.Status !== 'Available') return false;
-  if (disk.Hydrated === false) return false;
-  for (const key of ['HydrationProgress', 'Progress']) {
-    if (disk[key] !== undefined && Number(disk[key]) < 100) return false;
-  }
-  return true;
 }
 
 /** Calls the block-data client; its placeholder's `not implemented` becomes EnsnapUnavailable. */
@@ -397,11 +384,11 @@ export class EnsnapRunner {
       add('ensnap.restore.firstRead', 'ensnap: disk from snapshot, first 4 KiB read', 'ms', series.firstRead);
       add(
         'ensnap.restore.hydrated',
-        'ensnap: disk from snapshot, hydrated (DescribeDisks)',
+        'ensnap: disk from snapshot, background copy done (restore, durable)',
         's',
         series.hydrated,
       );
-      add('ensnap.export', 'ensnap: snapshot export to a file (background copy)', 's', series.export);
+      add('ensnap.export', 'ensnap: snapshot export to a file, fsynced (not a target)', 's', series.export);
       add('ensnap.import', 'ensnap: disk import of the image (not a target)', 's', series.import);
       add('ensnap.write', 'ensnap: the 1% change through writeDisk (not a target)', 's', series.write);
       add(

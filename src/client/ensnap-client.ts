@@ -33,6 +33,10 @@ export interface Extents {
   sizeBytes: number;
   /** The ranges that may hold data, ascending; everything else reads as zeros. */
   extents: Extent[];
+  /** Disks only: a restore is still copying the disk's snapshot in (reads are served meanwhile). */
+  restoring?: boolean;
+  /** Disks only: how far that copy is, 0..100. */
+  restoreProgress?: number;
 }
 
 export interface VerifyResult {
@@ -151,15 +155,21 @@ export class EnsnapClient {
   private async extents(action: string, id: Params): Promise<Extents> {
     const extents: Extent[] = [];
     let sizeBytes = 0;
+    let restoring: boolean | undefined;
+    let restoreProgress: number | undefined;
     let from: number | undefined = 0;
     while (from !== undefined) {
       const r = await this.call(action, { ...id, Offset: from }, DATA_VERSION);
       sizeBytes = Number(r.SizeBytes);
+      if (r.Restoring !== undefined) restoring = r.Restoring === true;
+      if (r.RestoreProgress !== undefined) restoreProgress = Number(r.RestoreProgress);
       for (const e of (r.Extents ?? []) as { Offset: number; Length: number }[])
         extents.push({ offset: Number(e.Offset), length: Number(e.Length) });
       from = r.NextOffset === undefined ? undefined : Number(r.NextOffset);
     }
-    return { sizeBytes, extents };
+    return restoring === undefined
+      ? { sizeBytes, extents }
+      : { sizeBytes, extents, restoring, restoreProgress };
   }
 
   /** Runs `fn` over [0, total) in pieces of at most 16 MiB, `concurrency` at a time. */

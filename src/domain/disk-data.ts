@@ -22,6 +22,8 @@ export const DATA_MAX_BYTES = 16 * MiB;
 export const EXTENTS_PAGE = 10_000;
 
 export interface ExtentPage {
+  /** A disk being filled from a snapshot in the background: how far (0..1). */
+  restore?: number;
   sizeBytes: number;
   extents: Extent[];
   /** Where the next page starts, when this one is not the last. */
@@ -61,7 +63,10 @@ export class DiskDataService {
     const all = await this.engineCall(diskId, 'IncorrectStatus.Disk', () =>
       this.engine.volumeExtents(diskId),
     );
-    return page(sizeBytes, all, from);
+    const restore = await this.engineCall(diskId, 'IncorrectStatus.Disk', () =>
+      this.engine.restoreProgress(diskId),
+    );
+    return { ...page(sizeBytes, all, from), restore: restore ?? 1 };
   }
 
   async readSnapshot(caller: Caller, snapshotId: string, offset: number, length: number): Promise<Buffer> {

@@ -111,6 +111,8 @@ export interface BlockEngine {
   writeVolume(diskId: string, offset: number, data: Uint8Array): Promise<void>;
   readVolume(diskId: string, offset: number, length: number): Promise<Buffer>;
   volumeExtents(diskId: string): Promise<Extent[]>;
+  /** While a restore copies a snapshot into the volume in the background: how far it is (0..1). */
+  restoreProgress(diskId: string): Promise<number | undefined>;
   /**
    * Fixes the snapshot's point in time. A second call for the same snapshot changes nothing.
    * Resolves with the snapshot's engine state: 'complete' when there is nothing to copy (the disk

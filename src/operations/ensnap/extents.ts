@@ -6,5 +6,9 @@ export function renderExtents(page: ExtentPage): Record<string, unknown> {
     SizeBytes: page.sizeBytes,
     Extents: page.extents.map((e) => ({ Offset: e.offset, Length: e.length })),
     ...(page.nextOffset === undefined ? {} : { NextOffset: page.nextOffset }),
+    // Disks only: whether a restore is still copying the snapshot in, and how far (whole percent).
+    ...(page.restore === undefined
+      ? {}
+      : { Restoring: page.restore < 1, RestoreProgress: Math.floor(page.restore * 100) }),
   };
 }

@@ -47,6 +47,7 @@ const READ_RUN_BLOCKS = 256;
 const CHECKPOINT_MS = 1000;
 /** A restore marks what it copied (after flushing it) every this many bytes. */
 const HYDRATE_FLUSH_BYTES = 256 * 1024 * 1024;
+const HYDRATE_START_DELAY_MS = 200;
 const GC_EXCLUSIVE = 1_000_000;
 
 export interface BlockStoreOptions {
@@ -264,8 +265,11 @@ export class BlockStore implements BlockEngine {
     const volume = this.volumes.get(diskId);
     if (volume) await (await volume.catch(() => undefined))?.close().catch(() => undefined);
     this.db.transaction(() => {
+      // Read again: a background restore may have finished (and let go of its snapshot) meanwhile.
+      const current = this.db.volume(diskId);
+      if (!current) return;
       this.db.deleteVolume(diskId);
-      if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
+      if (current.restoreRoot) this.db.addRefs(current.restoreRoot, -1);
     });
     this.volumes.delete(diskId);
     await this.db.sync();
@@ -279,6 +283,10 @@ export class BlockStore implements BlockEngine {
 
   async readVolume(diskId: string, offset: number, length: number): Promise<Buffer> {
     return (await this.volume(diskId)).read(offset, length);
+  }
+
+  async restoreProgress(diskId: string): Promise<number | undefined> {
+    return (await this.volume(diskId)).restoreProgress();
   }
 
   async volumeExtents(diskId: string): Promise<Extent[]> {
@@ -329,10 +337,13 @@ export class BlockStore implements BlockEngine {
 
   /** Copies the snapshot's blocks into the volume, page by page, then ends the restore. */
   private async hydrate(volume: Volume, root: Root, gen: number, signal: AbortSignal): Promise<void> {
+    // The disk is usable at once; the bulk copy starts a moment later, so that the request that
+    // made the disk and its first reads are not queued behind it.
+    await sleep(HYDRATE_START_DELAY_MS, undefined, { signal });
     const missing = new Set(volume.unhydrated());
     let unflushed = 0;
-    for (const [index, pageHash] of [...root.pages].sort((a, b) => a[0] - b[0])) {
-      signal.throwIfAborted();
+    // One page's chunks are read (and checked) while the previous page's are written.
+    const load = async (index: number, pageHash: Buffer) => {
       const page = decodePage(await this.chunks.get(pageHash));
       const blocks: number[] = [];
       const hashes: Buffer[] = [];
@@ -342,13 +353,18 @@ export class BlockStore implements BlockEngine {
         blocks.push(block);
         hashes.push(hash);
       }
-      if (blocks.length === 0) continue;
-      const contents = await this.chunks.getMany(hashes);
+      const contents = blocks.length > 0 ? await this.chunks.getMany(hashes) : new Map<string, Buffer>();
+      return { blocks, contents: hashes.map((h) => contents.get(h.toString('latin1')) as Buffer) };
+    };
+    const order = [...root.pages].sort((a, b) => a[0] - b[0]);
+    let next = order[0] ? load(...order[0]) : undefined;
+    for (let i = 0; i < order.length; i++) {
       signal.throwIfAborted();
-      await volume.hydrate(
-        blocks,
-        hashes.map((h) => contents.get(h.toString('latin1')) as Buffer),
-      );
+      const { blocks, contents } = await (next as ReturnType<typeof load>);
+      next = order[i + 1] ? load(...(order[i + 1] as [number, Buffer])) : undefined;
+      next?.catch(() => undefined); // awaited in the next round
+      if (blocks.length === 0) continue;
+      await volume.hydrate(blocks, contents);
       unflushed += blocks.length * volume.blockSize;
       if (unflushed >= HYDRATE_FLUSH_BYTES) {
         await volume.flushHydrated();
@@ -662,33 +678,41 @@ export class BlockStore implements BlockEngine {
     // no write lands between the check for preserved content and the read) and has them hashed
     // on the worker threads. The next page is read and hashed while this one is stored.
     const load = async (blocks: number[]) => {
-      const runs: Promise<{ first: number } & HashedBlocks>[] = [];
-      for (let i = 0; i < blocks.length;) {
-        let j = i + 1;
-        while (
-          j < blocks.length &&
-          j - i < READ_RUN_BLOCKS &&
-          (blocks[j] as number) === (blocks[j - 1] as number) + 1
-        )
-          j++;
-        const first = blocks[i] as number;
-        const count = j - i;
+      const groups: Promise<{ blocks: number[] } & HashedBlocks>[] = [];
+      // Groups of up to READ_RUN_BLOCKS blocks, scattered or not: one buffer, one lock, one trip
+      // to a hash worker each (a page of scattered 4 KiB writes is one group, not 1024).
+      for (let g = 0; g < blocks.length; g += READ_RUN_BLOCKS) {
+        const group = blocks.slice(g, g + READ_RUN_BLOCKS);
         const data = await volume.lock.runExclusive(async () => {
-          const run = await volume.read(
-            first * volume.blockSize,
-            Math.min(count * volume.blockSize, volume.sizeBytes - first * volume.blockSize),
-          );
-          for (let k = 0; k < count; k++) {
-            if (guard.preserved.has(first + k)) {
-              (await volume.readForSnapshot(guard, first + k)).copy(run, k * volume.blockSize);
+          const first = group[0] as number;
+          const last = group[group.length - 1] as number;
+          const bs = volume.blockSize;
+          let buffer: Buffer;
+          if (last - first + 1 === group.length) {
+            buffer = await volume.read(
+              first * bs,
+              Math.min(group.length * bs, volume.sizeBytes - first * bs),
+            );
+          } else {
+            buffer = Buffer.allocUnsafe(group.length * bs);
+            for (let k = 0; k < group.length;) {
+              let run = 1;
+              while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run)
+                run++;
+              const start = (group[k] as number) * bs;
+              (await volume.read(start, Math.min(run * bs, volume.sizeBytes - start))).copy(buffer, k * bs);
+              k += run;
             }
           }
-          return run;
+          for (let k = 0; k < group.length; k++) {
+            if (guard.preserved.has(group[k] as number))
+              (await volume.readForSnapshot(guard, group[k] as number)).copy(buffer, k * bs);
+          }
+          return buffer;
         });
-        runs.push(this.hashPool.hashBlocks(data, volume.blockSize).then((h) => ({ first, ...h })));
-        i = j;
+        groups.push(this.hashPool.hashBlocks(data, volume.blockSize).then((h) => ({ blocks: group, ...h })));
       }
-      return Promise.all(runs);
+      return Promise.all(groups);
     };
     const order = [...byPage].sort((a, b) => a[0] - b[0]);
     let next = order[0] ? load(order[0][1]) : undefined;
@@ -701,9 +725,9 @@ export class BlockStore implements BlockEngine {
       const parentPage = parent.pages.get(index);
       const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      for (const { first, data, hashes, compressible } of runs) {
+      for (const { blocks: group, data, hashes, compressible } of runs) {
         hashes.forEach((hash, k) => {
-          const slot = first + k - index * PAGE_BLOCKS;
+          const slot = (group[k] as number) - index * PAGE_BLOCKS;
           if (hash === null) page.delete(slot);
           else
             page.set(

@@ -189,7 +189,12 @@ export function indexPack(
     live += RECORD_HEADER_BYTES + chunk.storedLen;
   }
   db.insertPack(flushed.packId, flushed.bytes, live);
-  for (const { hash, n } of holds.values()) db.addRefs(hash, n);
+  const once: Buffer[] = [];
+  for (const { hash, n } of holds.values()) {
+    if (n === 1) once.push(hash);
+    else db.addRefs(hash, n);
+  }
+  db.addOneRefEach(once);
 }
 
 /**

@@ -15,7 +15,8 @@ export type Flushed = { packId: string; bytes: number; chunks: NewChunk[] } | un
 export class CopyPipeline {
   private pack: PackWriter;
   private readonly sealed = new Set<PackWriter>();
-  private inflight: Promise<void> = Promise.resolve();
+  /** Packs being written and checkpointed, oldest first. */
+  private readonly inflight: Promise<void>[] = [];
   private pages: FinishedPage[] = [];
   /** What learn() asked the index and what it found, so that store() need not ask again. */
   private asked = new Set<string>();
@@ -61,26 +62,40 @@ export class CopyPipeline {
     this.pages.push(page);
   }
 
-  /** Starts writing the current pack (after the previous one is done) and opens a new one. */
+  /**
+   * Starts writing the current pack and opens a new one. Up to PACKS_IN_FLIGHT packs are written
+   * at once (writing into the page cache costs CPU in the kernel, on the thread pool); their
+   * checkpoints are committed in order, each after its pack is durable and the one before it is
+   * committed.
+   */
   async seal(): Promise<void> {
-    await this.inflight;
+    while (this.inflight.length >= PACKS_IN_FLIGHT) await this.inflight[0];
     const pack = this.pack;
     const pages = this.pages;
     this.pack = this.chunks.newPack();
     this.pages = [];
     this.sealed.add(pack);
-    this.inflight = (async () => {
-      try {
-        await this.checkpoint(await pack.flush(), pages);
-      } finally {
-        this.sealed.delete(pack);
-      }
+    const flushing = pack.flush();
+    const previous = this.inflight[this.inflight.length - 1];
+    const committed = (async () => {
+      const flushed = await flushing;
+      await previous;
+      await this.checkpoint(flushed, pages);
     })();
+    const settle = () => {
+      this.sealed.delete(pack);
+      this.inflight.splice(this.inflight.indexOf(committed), 1);
+    };
+    // Settled once, whichever way; a failure is seen by the next seal() or drain().
+    committed.then(settle, settle);
+    this.inflight.push(committed);
   }
 
   /** Writes and checkpoints everything stored so far. */
   async drain(): Promise<void> {
     await this.seal();
-    await this.inflight;
+    while (this.inflight.length > 0) await this.inflight[this.inflight.length - 1];
   }
 }
+
+const PACKS_IN_FLIGHT = 2;

@@ -185,6 +185,9 @@ export class EngineDb {
         'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
       addRefs: p('UPDATE chunks SET refs = refs + ? WHERE hash = ?'),
+      addOneRef: p(
+        `UPDATE chunks SET refs = refs + 1 WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
+      ),
       moveChunk: p('UPDATE chunks SET pack = ?, offset = ? WHERE hash = ?'),
       garbage: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE refs = 0 LIMIT 512`),
       deleteChunk: p('DELETE FROM chunks WHERE hash = ?'),
@@ -378,6 +381,16 @@ export class EngineDb {
   }
   addRefs(hash: Buffer, delta: number): void {
     this.s.addRefs.run(delta, hash);
+  }
+
+  /** One more holder for each of these distinct chunks, a statement per 128. */
+  addOneRefEach(hashes: Buffer[]): void {
+    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
+      const batch = hashes.slice(i, i + KNOWN_BATCH);
+      // Unused slots repeat the first id: IN is a set, so it is still counted once.
+      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+      this.s.addOneRef.run(...batch);
+    }
   }
   moveChunk(hash: Buffer, pack: string, offset: number): void {
     this.s.moveChunk.run(pack, offset, hash);

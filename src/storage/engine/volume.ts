@@ -416,6 +416,14 @@ export class Volume {
     }
   }
 
+  /** How much of the restore's blocks are in the raw file (0..1), or undefined when none runs. */
+  restoreProgress(): number | undefined {
+    const h = this.hydration;
+    if (!h) return undefined;
+    const needed = h.needed.count();
+    return needed === 0 ? 1 : Math.min(1, h.hydrated.map.count() / needed);
+  }
+
   /** The blocks still to bring in. */
   unhydrated(): number[] {
     const h = this.hydration;
