@@ -30,6 +30,7 @@ import {
   type Root,
 } from './manifest.js';
 import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-store.js';
+import { BufferPool } from './buffer-pool.js';
 import { CopyPipeline } from './copy-pipeline.js';
 import { HashPool, type HashedBlocks } from './hash-pool.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
@@ -90,10 +91,13 @@ export class BlockStore implements BlockEngine {
   private gcRunning: Promise<void> | undefined;
   private readonly blockSize: number;
   private readonly hashPool = new HashPool();
+  /** The buffers a snapshot copy reads blocks into (a group of READ_RUN_BLOCKS at a time). */
+  private readonly groupBuffers: BufferPool;
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+    this.groupBuffers = new BufferPool(READ_RUN_BLOCKS * this.blockSize, 8);
     this.log = options.log ?? (() => undefined);
     this.db = new EngineDb(path.join(options.dataDir, 'engine.db'));
     this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));
@@ -684,25 +688,20 @@ export class BlockStore implements BlockEngine {
       for (let g = 0; g < blocks.length; g += READ_RUN_BLOCKS) {
         const group = blocks.slice(g, g + READ_RUN_BLOCKS);
         const data = await volume.lock.runExclusive(async () => {
-          const first = group[0] as number;
-          const last = group[group.length - 1] as number;
           const bs = volume.blockSize;
-          let buffer: Buffer;
-          if (last - first + 1 === group.length) {
-            buffer = await volume.read(
-              first * bs,
-              Math.min(group.length * bs, volume.sizeBytes - first * bs),
-            );
-          } else {
-            buffer = Buffer.allocUnsafe(group.length * bs);
-            for (let k = 0; k < group.length;) {
-              let run = 1;
-              while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run)
-                run++;
-              const start = (group[k] as number) * bs;
-              (await volume.read(start, Math.min(run * bs, volume.sizeBytes - start))).copy(buffer, k * bs);
-              k += run;
-            }
+          const need = group.length * bs;
+          const buffer =
+            need <= this.groupBuffers.size
+              ? this.groupBuffers.take().subarray(0, need)
+              : Buffer.from(new ArrayBuffer(need));
+          for (let k = 0; k < group.length;) {
+            let run = 1;
+            while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run) run++;
+            const start = (group[k] as number) * bs;
+            const length = Math.min(run * bs, volume.sizeBytes - start);
+            await volume.readInto(buffer, k * bs, start, length);
+            buffer.fill(0, k * bs + length, (k + run) * bs);
+            k += run;
           }
           for (let k = 0; k < group.length; k++) {
             if (guard.preserved.has(group[k] as number))
@@ -741,6 +740,8 @@ export class BlockStore implements BlockEngine {
             );
         });
       }
+      // Every new block was copied into the pack: the read buffers go back for reuse.
+      for (const { data } of runs) this.groupBuffers.give(data);
       done += blocks.length;
       pipeline.finishPage({
         page: index,

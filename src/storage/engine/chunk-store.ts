@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
+import { BufferPool } from './buffer-pool.js';
 import type { HashPool } from './hash-pool.js';
 import { decodePage, decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore } from './object-store.js';
@@ -27,7 +28,7 @@ export const PACK_HEADER_BYTES = 16;
 export const RECORD_MAGIC = 0x4b484345; // "ECHK" little-endian
 export const RECORD_HEADER_BYTES = 48;
 /** A pack is flushed once it holds this many bytes. */
-export const PACK_TARGET_BYTES = 16 * 1024 * 1024;
+export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
 
 export const packKey = (id: string): string => `packs/${id.slice(0, 2)}/${id}.pack`;
 
@@ -78,9 +79,18 @@ export interface NewChunk extends Omit<ChunkRow, 'refs'> {
   data?: Buffer;
 }
 
-/** Chunks gathered for one pack. Nothing is visible to anyone until flush() and the index commit. */
+/** Room for a pack's records, reused from one pack to the next. */
+const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 4);
+
+/**
+ * Chunks gathered for one pack. Nothing is visible to anyone until flush() and the index commit.
+ * Records are copied into the pack's own buffer (so the caller's buffers are free at once);
+ * a record that does not fit is kept as a part of its own.
+ */
 export class PackWriter {
-  private parts: Buffer[] = [];
+  private body: Buffer | undefined;
+  private bodyUsed = 0;
+  private readonly parts: Buffer[] = [];
   private size = PACK_HEADER_BYTES;
   private readonly chunks = new Map<string, NewChunk>();
   private readonly packId = randomBytes(16).toString('hex');
@@ -99,8 +109,8 @@ export class PackWriter {
     return this.chunks.has(key);
   }
 
-  /** Adds the chunk unless this pack already holds it. Returns the bytes it adds to the store. */
   /**
+   * Adds the chunk unless this pack already holds it; returns the bytes it adds to the store.
    * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
    * compute it); `key` is the id as a latin1 string when the caller has it.
    */
@@ -113,7 +123,18 @@ export class PackWriter {
   ): number {
     if (this.chunks.has(key)) return 0;
     const { codec, stored } = encode(raw, compressible);
-    const header = Buffer.alloc(RECORD_HEADER_BYTES);
+    const record = RECORD_HEADER_BYTES + stored.length;
+    let header: Buffer;
+    if (this.parts.length === 0 && (this.body ??= packBodies.take()).length - this.bodyUsed >= record) {
+      header = this.body.subarray(this.bodyUsed, this.bodyUsed + RECORD_HEADER_BYTES);
+      stored.copy(this.body, this.bodyUsed + RECORD_HEADER_BYTES);
+      this.bodyUsed += record;
+    } else {
+      header = Buffer.alloc(RECORD_HEADER_BYTES);
+      // Kept as parts from here on (order matters); a data chunk's bytes are copied, not held.
+      this.parts.push(header, kind === ChunkKind.Data ? Buffer.from(stored) : stored);
+    }
+    header.fill(0);
     header.writeUInt32LE(RECORD_MAGIC, 0);
     header.writeUInt8(kind, 4);
     header.writeUInt8(codec, 5);
@@ -128,11 +149,11 @@ export class PackWriter {
       storedLen: stored.length,
       rawLen: raw.length,
       codec,
-      data: raw,
+      // Pages and roots keep their bytes: indexPack reads what they name.
+      ...(kind === ChunkKind.Data ? {} : { data: raw }),
     });
-    this.parts.push(header, stored);
-    this.size += RECORD_HEADER_BYTES + stored.length;
-    return RECORD_HEADER_BYTES + stored.length;
+    this.size += record;
+    return record;
   }
 
   /**
@@ -144,15 +165,14 @@ export class PackWriter {
     const header = Buffer.alloc(PACK_HEADER_BYTES);
     PACK_MAGIC.copy(header, 0);
     header.writeUInt32LE(1, 8);
-    const packId = this.packId;
-    const bytes = this.size;
-    // Data chunks' bytes are dropped; pages and roots keep theirs, indexPack reads what they name.
-    const chunks = [...this.chunks.values()].map(({ data, ...rest }) =>
-      rest.kind === ChunkKind.Data ? rest : { ...rest, data },
-    );
-    await this.objects.put(packKey(packId), [header, ...this.parts]);
-    this.parts = [];
-    return { packId, bytes, chunks };
+    const body = this.body ? [this.body.subarray(0, this.bodyUsed)] : [];
+    try {
+      await this.objects.put(packKey(this.packId), [header, ...body, ...this.parts]);
+    } finally {
+      if (this.body) packBodies.give(this.body);
+      this.body = undefined;
+    }
+    return { packId: this.packId, bytes: this.size, chunks: [...this.chunks.values()] };
   }
 }
 

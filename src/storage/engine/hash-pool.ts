@@ -77,9 +77,10 @@ export class HashPool {
     blockSize: number,
     ranges?: Uint32Array,
   ): Promise<{ data: Buffer; reply: HashReply }> {
-    // Only a buffer that owns its memory can be transferred.
-    // (Small Buffers share Node's pool, which must never be transferred: copy those out.)
-    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) {
+    // Only a buffer whose memory starts it can be transferred (the whole ArrayBuffer goes and
+    // comes back, so a pooled buffer partly used is fine). Node's shared pool for small Buffers
+    // (Buffer.poolSize bytes) must never be transferred: such buffers are copied out.
+    if (data.byteOffset !== 0 || data.buffer.byteLength <= Buffer.poolSize) {
       const own = new Uint8Array(new ArrayBuffer(data.length));
       own.set(data);
       data = Buffer.from(own.buffer);

@@ -252,6 +252,13 @@ export class Volume {
    * is filled from a snapshot, blocks not yet in the file come from the snapshot.
    */
   async read(offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    await this.readInto(out, 0, offset, length);
+    return out;
+  }
+
+  /** Reads `length` bytes at `offset` into `target` at `at` (as read() does). */
+  async readInto(target: Buffer, at: number, offset: number, length: number): Promise<void> {
     this.refuse();
     // Which blocks come from the snapshot is decided before the file is read: a block the
     // background fill writes meanwhile would otherwise be read as a hole and then skipped.
@@ -262,24 +269,22 @@ export class Volume {
       for (let block = Math.floor(offset / this.blockSize); block <= last; block++)
         if (h.needed.has(block) && !h.hydrated.map.has(block)) fromSnapshot.push(block);
     }
-    const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.data
-        .read(out, done, length - done, offset + done)
+        .read(target, at + done, length - done, offset + done)
         .catch((error: unknown) => this.closedMeanwhile(error));
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    out.fill(0, done);
+    target.fill(0, at + done, at + length);
     for (const block of fromSnapshot) {
       const content = await (h as Hydration).fetch(block);
       const start = block * this.blockSize;
       const from = Math.max(offset, start);
       const to = Math.min(offset + length, start + content.length);
-      if (to > from) content.copy(out, from - offset, from - start, to - start);
+      if (to > from) content.copy(target, at + from - offset, from - start, to - start);
     }
-    return out;
   }
 
   /** Byte ranges that may hold data (blocks ever written), merged; the rest reads as zeros. */
