@@ -35,13 +35,13 @@ import {
   readFileSync,
   rmSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { LoadJob, LoadResult, LoadTool } from './loadgen.js';
+import { freePort } from './snapshot/common.js';
 import { popCoreHeaders, signRequests, type Credentials } from './sign.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -133,17 +133,6 @@ function stopChild(child: ChildProcess, graceMs = 20_000): Promise<number | stri
 
 function killAllNow(): void {
   for (const child of children) signal(child, 'SIGKILL');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** CPU seconds (user + system, all threads) a child has used so far, from /proc; NaN elsewhere. */
