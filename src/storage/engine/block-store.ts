@@ -16,6 +16,7 @@ import {
   PACK_TARGET_BYTES,
   packKey,
   RECORD_HEADER_BYTES,
+  releasePackBuffers,
   sha256,
   type PackWriter,
 } from './chunk-store.js';
@@ -45,6 +46,7 @@ import {
 
 export const DEFAULT_BLOCK_SIZE = 16 * 1024;
 const READ_RUN_BLOCKS = 256;
+const COPY_SLOTS = 2;
 const CHECKPOINT_MS = 1000;
 /** A restore marks what it copied (after flushing it) every this many bytes. */
 const HYDRATE_FLUSH_BYTES = 256 * 1024 * 1024;
@@ -84,7 +86,7 @@ export class BlockStore implements BlockEngine {
     { snapshotId: string; resolve: (state: SnapshotState) => void; reject: (e: unknown) => void }[]
   >();
   /** Copies that move data run two at a time (one per core); however many jobs run. */
-  private readonly copySlots = new Semaphore(2);
+  private readonly copySlots = new Semaphore(COPY_SLOTS);
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
   private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
@@ -623,6 +625,11 @@ export class BlockStore implements BlockEngine {
         await this.copyBlocks(row, volume, guard, onProgress, signal);
       } finally {
         this.gcLock.release(1);
+        // The last copy running lets its buffers go: an idle server holds no copy memory.
+        if (this.copySlots.getValue() === COPY_SLOTS - 1) {
+          this.groupBuffers.drain();
+          releasePackBuffers();
+        }
       }
     });
     this.copies.set(snapshotId, copy);

@@ -14,6 +14,11 @@ export class BufferPool {
     return this.free.pop() ?? Buffer.from(new ArrayBuffer(this.size));
   }
 
+  /** Lets go of every kept buffer (when the work that used them is over). */
+  drain(): void {
+    this.free.length = 0;
+  }
+
   /** Gives a buffer (or any view starting at its beginning) back; it must no longer be used. */
   give(buffer: Buffer): void {
     if (buffer.buffer.byteLength !== this.size || buffer.byteOffset !== 0) return;

@@ -79,8 +79,13 @@ export interface NewChunk extends Omit<ChunkRow, 'refs'> {
   data?: Buffer;
 }
 
-/** Room for a pack's records, reused from one pack to the next. */
-const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 4);
+/** Room for a pack's records, reused from one pack to the next (while packs are being written). */
+const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 3);
+
+/** Frees the kept pack buffers: called when a copy is over, so that idle memory goes back. */
+export function releasePackBuffers(): void {
+  packBodies.drain();
+}
 
 /**
  * Chunks gathered for one pack. Nothing is visible to anyone until flush() and the index commit.
@@ -250,7 +255,7 @@ class DecodedCache {
 }
 
 export class ChunkStore {
-  private readonly decoded = new DecodedCache(16 * 1024 * 1024);
+  private readonly decoded = new DecodedCache(8 * 1024 * 1024);
 
   constructor(
     readonly objects: ObjectStore,
