@@ -214,10 +214,18 @@ export class BlockStore implements BlockEngine {
       restoreRoot: source?.root ?? null,
       restoreGen: source ? 1 : 0,
     };
-    this.db.transaction(() => {
-      this.db.insertVolume(row);
-      if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
-    });
+    try {
+      this.db.transaction(() => {
+        // The snapshot may have been deleted while its manifest was read: its row still being
+        // there (and so its hold on the root) is what makes the new hold safe.
+        if (source) this.stillComplete(source.id);
+        this.db.insertVolume(row);
+        if (row.restoreRoot) this.db.addRefs(row.restoreRoot, 1);
+      });
+    } catch (error) {
+      await rm(this.volumeDir(diskId), { recursive: true, force: true });
+      throw error;
+    }
     await this.db.sync();
     if (prepared) await this.startRestore(await this.volume(diskId), row, true, prepared);
   }
@@ -240,6 +248,7 @@ export class BlockStore implements BlockEngine {
         restoreGen: row.restoreGen + 1,
       };
       this.db.transaction(() => {
+        this.stillComplete(source.id);
         this.db.updateVolume(restoring);
         this.db.addRefs(source.root as Buffer, 1);
         if (row.restoreRoot) this.db.addRefs(row.restoreRoot, -1);
@@ -426,6 +435,13 @@ export class BlockStore implements BlockEngine {
     return row;
   }
 
+  /** Inside a transaction: the snapshot is still there and complete (else EngineConflict). */
+  private stillComplete(snapshotId: string): void {
+    const row = this.db.snapshot(snapshotId);
+    if (!row || row.state !== 'complete' || !row.root)
+      throw new EngineConflict(`snapshot ${snapshotId} was deleted meanwhile`);
+  }
+
   snapshotState(snapshotId: string): SnapshotRow | undefined {
     return this.db.snapshot(snapshotId);
   }
@@ -515,21 +531,27 @@ export class BlockStore implements BlockEngine {
       return parent.state === 'complete' ? 'complete' : 'copying';
     }
 
-    const pending = volume.dirty.map.copy();
-    if (!parent) pending.or(volume.allocated.map);
     const next = volume.dirty.map.count() > 0 ? await volume.newDirtyGeneration() : undefined;
+    // Read again after the wait: the snapshot to derive from may have been deleted meanwhile (the
+    // lock keeps writes out, so the maps are as they were).
+    const base = (this.db.volume(volume.diskId) as VolumeRow).baseSnapshot;
+    const parentNow = base ? this.db.snapshot(base) : undefined;
+    const pending = volume.dirty.map.copy();
+    if (!parentNow) pending.or(volume.allocated.map);
     try {
       this.db.transaction(() => {
         this.db.insertSnapshot({
           ...row(first),
-          parentId: parent?.id ?? null,
-          parentRoot: parent?.state === 'complete' ? parent.root : null,
+          parentId: parentNow?.id ?? null,
+          parentRoot: parentNow?.state === 'complete' ? parentNow.root : null,
           pending: pending.toRuns(),
         });
-        if (parent?.state === 'complete') this.db.addRefs(parent.root as Buffer, 1);
+        if (parentNow?.state === 'complete') this.db.addRefs(parentNow.root as Buffer, 1);
         // Later snapshots of the same instant have the first one's content.
         for (const id of ids.slice(1)) this.db.insertSnapshot({ ...row(id), parentId: first });
-        this.db.updateVolume({ ...vrow, dirtyGen: next?.gen ?? vrow.dirtyGen, baseSnapshot: first });
+        // The row as it is now (a restore may have ended during the wait), two fields changed.
+        const current = this.db.volume(volume.diskId) as VolumeRow;
+        this.db.updateVolume({ ...current, dirtyGen: next?.gen ?? current.dirtyGen, baseSnapshot: first });
       });
       await this.db.sync();
     } catch (error) {
