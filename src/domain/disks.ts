@@ -7,6 +7,7 @@ import type { Disk, DiskCategory, DiskFilter, Page, PageOf } from './model.js';
 import {
   EngineConflict,
   EngineDataUnreadable,
+  EngineSnapshotGone,
   type BlockEngine,
   type JobWaker,
   type MetadataRepository,
@@ -95,6 +96,7 @@ export class DiskService {
     try {
       await this.engine.resetVolume(diskId, snapshotId);
     } catch (error) {
+      if (error instanceof EngineSnapshotGone) throw new ApiError('IncorrectInstanceStatus');
       if (error instanceof EngineConflict) throw new ApiError('IncorrectStatus.Disk');
       // The snapshot's data is damaged: the restore was called off, the disk is unchanged.
       if (error instanceof EngineDataUnreadable) throw new ApiError('StoredDataDamaged');

@@ -91,6 +91,8 @@ export interface VerifyReport {
 export class EngineNotReady extends Error {}
 /** The engine refuses: the volume or snapshot is not in a state that allows it. */
 export class EngineConflict extends Error {}
+/** The snapshot a request needs was deleted while the request ran. */
+export class EngineSnapshotGone extends EngineConflict {}
 /** Stored data reads back wrong or not at all: never served, always reported. */
 export class EngineDataUnreadable extends Error {}
 

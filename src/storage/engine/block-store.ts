@@ -39,6 +39,7 @@ import {
   EngineConflict,
   EngineDataUnreadable,
   EngineNotReady,
+  EngineSnapshotGone,
   type BlockEngine,
   type Extent,
   type VerifyReport,
@@ -439,7 +440,7 @@ export class BlockStore implements BlockEngine {
   private stillComplete(snapshotId: string): void {
     const row = this.db.snapshot(snapshotId);
     if (!row || row.state !== 'complete' || !row.root)
-      throw new EngineConflict(`snapshot ${snapshotId} was deleted meanwhile`);
+      throw new EngineSnapshotGone(`snapshot ${snapshotId} was deleted meanwhile`);
   }
 
   snapshotState(snapshotId: string): SnapshotRow | undefined {
