@@ -509,9 +509,9 @@ export class BlockStore implements BlockEngine {
     });
 
     if (parent && volume.dirty.map.count() === 0) {
-      // Nothing written since the previous snapshot: these are the same content. No copy, and
-      // no flush now: the commit is made durable before the next write to the volume (the only
-      // thing that could make a re-freeze after a crash differ).
+      // Nothing written since the previous snapshot: these are the same content, no copy. When
+      // they still wait for that snapshot, no flush now: the commit is made durable before the
+      // next write to the volume (the only thing that could make a re-freeze after a crash differ).
       this.db.transaction(() => {
         for (const id of ids) {
           if (parent.state === 'complete') {
@@ -528,8 +528,14 @@ export class BlockStore implements BlockEngine {
         // Each complete one holds the root once (one update for them all).
         if (parent.state === 'complete') this.db.addRefs(parent.root as Buffer, ids.length);
       });
+      if (parent.state === 'complete') {
+        // Complete at once: the API marks it available without a job, so the commit must be
+        // durable first (else a crash could leave an available snapshot the engine never kept).
+        await this.db.sync();
+        return 'complete';
+      }
       volume.unsyncedFreeze = true;
-      return parent.state === 'complete' ? 'complete' : 'copying';
+      return 'copying';
     }
 
     const next = volume.dirty.map.count() > 0 ? await volume.newDirtyGeneration() : undefined;
