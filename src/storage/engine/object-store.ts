@@ -25,7 +25,7 @@ export class ObjectMissing extends Error {
 
 /** Objects as files under a directory: written to tmp/, fsynced, renamed into place, dir fsynced. */
 export class LocalDirectoryStore implements ObjectStore {
-  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly handles = new Map<string, OpenObject>();
   private static readonly MAX_OPEN = 64;
 
   constructor(readonly root: string) {}
@@ -62,33 +62,52 @@ export class LocalDirectoryStore implements ObjectStore {
     await syncDirectory(dir);
   }
 
-  private handle(key: string): Promise<FileHandle> {
-    let handle = this.handles.get(key);
-    if (handle === undefined) {
-      if (this.handles.size >= LocalDirectoryStore.MAX_OPEN) {
-        const [oldest, open] = this.handles.entries().next().value as [string, Promise<FileHandle>];
-        this.handles.delete(oldest);
-        void open.then((h) => h.close()).catch(() => undefined);
-      }
-      handle = open(this.file(key), 'r').catch((error: NodeJS.ErrnoException) => {
-        this.handles.delete(key);
+  /**
+   * An open handle for the object, kept for the next reads. Least recently opened handles are
+   * closed beyond MAX_OPEN, but never one a read is using (closing it under a read would fail
+   * that read with EBADF, which would look like damaged data).
+   */
+  private acquire(key: string): OpenObject {
+    let entry = this.handles.get(key);
+    if (entry === undefined) {
+      const handle = open(this.file(key), 'r').catch((error: NodeJS.ErrnoException) => {
+        if (this.handles.get(key) === entry) this.handles.delete(key);
         throw error.code === 'ENOENT' ? new ObjectMissing(key) : error;
       });
-      this.handles.set(key, handle);
+      entry = { handle, busy: 0, dropped: false };
+      this.handles.set(key, entry);
     }
-    return handle;
+    entry.busy++;
+    return entry;
+  }
+
+  private release(entry: OpenObject): void {
+    entry.busy--;
+    if (entry.dropped && entry.busy === 0) void entry.handle.then((h) => h.close()).catch(() => undefined);
+    if (this.handles.size <= LocalDirectoryStore.MAX_OPEN) return;
+    for (const [key, candidate] of this.handles) {
+      if (this.handles.size <= LocalDirectoryStore.MAX_OPEN) break;
+      if (candidate.busy > 0) continue;
+      this.handles.delete(key);
+      void candidate.handle.then((h) => h.close()).catch(() => undefined);
+    }
   }
 
   async read(key: string, offset: number, length: number): Promise<Buffer> {
-    const handle = await this.handle(key);
-    const out = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-      if (bytesRead === 0) throw new ObjectMissing(`${key} (short read at ${offset + done})`);
-      done += bytesRead;
+    const entry = this.acquire(key);
+    try {
+      const handle = await entry.handle;
+      const out = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new ObjectMissing(`${key} (short read at ${offset + done})`);
+        done += bytesRead;
+      }
+      return out;
+    } finally {
+      this.release(entry);
     }
-    return out;
   }
 
   async size(key: string): Promise<number> {
@@ -101,10 +120,12 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    const open = this.handles.get(key);
-    if (open) {
+    const entry = this.handles.get(key);
+    if (entry) {
       this.handles.delete(key);
-      await open.then((h) => h.close()).catch(() => undefined);
+      // Closed now, or by the last read still using it.
+      entry.dropped = true;
+      if (entry.busy === 0) await entry.handle.then((h) => h.close()).catch(() => undefined);
     }
     await rm(this.file(key), { force: true });
   }
@@ -130,10 +151,18 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    const open = [...this.handles.values()];
+    const entries = [...this.handles.values()];
     this.handles.clear();
-    await Promise.all(open.map((h) => h.then((x) => x.close()).catch(() => undefined)));
+    await Promise.all(entries.map((e) => e.handle.then((h) => h.close()).catch(() => undefined)));
   }
+}
+
+interface OpenObject {
+  handle: Promise<FileHandle>;
+  /** Reads using it right now. */
+  busy: number;
+  /** Deleted while in use: the last read closes it. */
+  dropped: boolean;
 }
 
 /** fsync of a directory, so that a rename or a new file in it survives a crash. */
