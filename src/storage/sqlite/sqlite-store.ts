@@ -48,6 +48,28 @@ function enqueueJob(s: Store, kind: JobKind, accountId: string, resourceId: stri
   return Number(s.stmt.insertJob.run(kind, accountId, resourceId, now, now, now).lastInsertRowid);
 }
 
+/** The snapshot row, positional parameters (the hot path: no record conversion per column). */
+function insertSnapshot(s: Store, snapshot: Snapshot): void {
+  s.stmt.insertSnapshotRow.run(
+    snapshot.id,
+    snapshot.accountId,
+    snapshot.regionId,
+    snapshot.diskId,
+    snapshot.diskCategory,
+    snapshot.diskType,
+    snapshot.sizeMib,
+    snapshot.name,
+    snapshot.description,
+    snapshot.status,
+    snapshot.progress,
+    snapshot.sourceRegionId,
+    snapshot.sourceSnapshotId,
+    snapshot.orderId,
+    snapshot.lastError,
+    snapshot.createdMs,
+  );
+}
+
 function insertOrder(s: Store, order: Order): void {
   s.stmt.insertOrderRow.run(
     order.id,
@@ -90,24 +112,7 @@ export const WRITES = {
   createSnapshotCopies(s: Store, copies: { snapshot: Snapshot; order: Order }[]): void {
     for (const { snapshot, order } of copies) {
       insertOrder(s, order);
-      s.stmt.insertSnapshotRow.run(
-        snapshot.id,
-        snapshot.accountId,
-        snapshot.regionId,
-        snapshot.diskId,
-        snapshot.diskCategory,
-        snapshot.diskType,
-        snapshot.sizeMib,
-        snapshot.name,
-        snapshot.description,
-        snapshot.status,
-        snapshot.progress,
-        snapshot.sourceRegionId,
-        snapshot.sourceSnapshotId,
-        snapshot.orderId,
-        snapshot.lastError,
-        snapshot.createdMs,
-      );
+      insertSnapshot(s, snapshot);
       enqueueJob(s, 'snapshot.share', snapshot.accountId, snapshot.id);
     }
   },
@@ -121,24 +126,13 @@ export const WRITES = {
     if (disk[0] !== snapshot.regionId) return 'disk-other-region';
     if (disk[1] !== 'Available' && disk[1] !== 'In-use') return 'disk-bad-status';
     insertOrder(s, order);
-    s.stmt.insertSnapshotRow.run(
-      snapshot.id,
-      snapshot.accountId,
-      snapshot.regionId,
-      snapshot.diskId,
-      disk[2],
-      disk[3],
-      disk[4],
-      snapshot.name,
-      snapshot.description,
-      snapshot.status,
-      snapshot.progress,
-      snapshot.sourceRegionId,
-      snapshot.sourceSnapshotId,
-      snapshot.orderId,
-      snapshot.lastError,
-      snapshot.createdMs,
-    );
+    // Category, type and size are the disk's, as it is inside this transaction.
+    insertSnapshot(s, {
+      ...snapshot,
+      diskCategory: disk[2] as Snapshot['diskCategory'],
+      diskType: disk[3] as Snapshot['diskType'],
+      sizeMib: disk[4],
+    });
     return { jobId: enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id) };
   },
 
