@@ -192,10 +192,6 @@ export class BlockStore implements BlockEngine {
 
   // --- volumes -----------------------------------------------------------------------------
 
-  hasVolume(diskId: string): boolean {
-    return this.db.volume(diskId) !== undefined;
-  }
-
   /** A new volume, empty or filled from a complete snapshot. Idempotent. */
   async createVolume(diskId: string, sizeBytes: number, fromSnapshotId?: string): Promise<void> {
     if (this.db.volume(diskId)) return;
@@ -441,10 +437,6 @@ export class BlockStore implements BlockEngine {
     const row = this.db.snapshot(snapshotId);
     if (!row || row.state !== 'complete' || !row.root)
       throw new EngineSnapshotGone(`snapshot ${snapshotId} was deleted meanwhile`);
-  }
-
-  snapshotState(snapshotId: string): SnapshotRow | undefined {
-    return this.db.snapshot(snapshotId);
   }
 
   /**

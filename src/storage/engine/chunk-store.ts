@@ -106,10 +106,6 @@ export class PackWriter {
     return this.size;
   }
 
-  get count(): number {
-    return this.chunks.size;
-  }
-
   has(hash: Buffer, key = hash.toString('latin1')): boolean {
     return this.chunks.has(key);
   }

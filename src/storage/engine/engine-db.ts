@@ -192,7 +192,6 @@ export class EngineDb {
       garbage: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE refs = 0 LIMIT 512`),
       deleteChunk: p('DELETE FROM chunks WHERE hash = ?'),
       chunksInPack: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE pack = ? ORDER BY offset`),
-      allChunks: p(`SELECT ${CHUNK_COLUMNS} FROM chunks ORDER BY pack, offset`),
       insertPack: p('INSERT INTO packs (id, bytes, live_bytes, created_ms) VALUES (?, ?, ?, ?)'),
       packLive: p('UPDATE packs SET live_bytes = live_bytes + ? WHERE id = ?'),
       packs: p('SELECT id, bytes, live_bytes AS liveBytes FROM packs'),
@@ -403,9 +402,6 @@ export class EngineDb {
   }
   chunksInPack(pack: string): ChunkRow[] {
     return this.s.chunksInPack.all(pack) as ChunkRow[];
-  }
-  *allChunks(): Generator<ChunkRow> {
-    yield* this.s.allChunks.iterate() as IterableIterator<ChunkRow>;
   }
 
   insertPack(id: string, bytes: number, liveBytes: number): void {
