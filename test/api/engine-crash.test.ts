@@ -14,8 +14,12 @@
 // - at the end, with everything deleted, the chunk store is empty (no reference leaked).
 //
 // ENSNAP_TEST_SEED replays a run (the seed is printed when it fails); ENSNAP_CRASH_ROUNDS sets the
-// number of kills (default 10, about a minute on two cores).
+// number of kills (default 10, about a minute on two cores). ENSNAP_CRASH_KEEP=<dir> keeps, for a
+// post-mortem, the data directory as the last kill left it (before the restart), the server's
+// output, and on failure every model image (`snap-<id>.bin`, `img-<id>.bin`) and the error.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -35,6 +39,8 @@ import { REGION } from '../helpers/fixtures.js';
 import { KiB, MiB } from '../helpers/images.js';
 
 const ROUNDS = Number(process.env.ENSNAP_CRASH_ROUNDS ?? 10);
+/** Where to keep the data directory as the last kill left it, and the model on failure. */
+const KEEP = process.env.ENSNAP_CRASH_KEEP;
 /** Each disk is 20 GiB (sparse); the test writes only its first 32 MiB, the rest stays a hole. */
 const AREA = 32 * MiB;
 const DISK_GIB = 20;
@@ -518,6 +524,12 @@ describe('block engine under SIGKILL', () => {
             if (failed) throw (failed as PromiseRejectedResult).reason;
           }
           s.data.close();
+          if (KEEP) {
+            rmSync(KEEP, { recursive: true, force: true });
+            mkdirSync(KEEP, { recursive: true });
+            execFileSync('cp', ['-a', '--sparse=always', dataDir, path.join(KEEP, 'pre')]);
+            writeFileSync(path.join(KEEP, 'log-before.txt'), s.child.output());
+          }
 
           session = await start(dataDir);
           await settleAndCheck(session, world);
@@ -538,6 +550,12 @@ describe('block engine under SIGKILL', () => {
           `seed ${seed}: ${ROUNDS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(world.stats)}`,
         );
       } catch (error) {
+        if (KEEP) {
+          for (const [id, m] of world.snapshots) writeFileSync(path.join(KEEP, `snap-${id}.bin`), m.image);
+          for (const [id, m] of images) writeFileSync(path.join(KEEP, `img-${id}.bin`), m);
+          if (session) writeFileSync(path.join(KEEP, 'log-after.txt'), session.child.output());
+          writeFileSync(path.join(KEEP, 'error.txt'), String(error));
+        }
         const stats = JSON.stringify(world.stats);
         throw new Error(
           `engine crash test failed in round ${round} (replay: ENSNAP_TEST_SEED=${seed}; ${stats}): ${String(error)}`,

@@ -82,6 +82,25 @@ describe('block store', () => {
     for (const id of ['s-u1', 's-u2', 's-u3', 's-u4', 's-u5']) await store.deleteSnapshot(id);
   });
 
+  it('a copy that starts the moment the freeze commits still sees every later write preserved', async () => {
+    // The job runner may claim a snapshot's job as soon as its row is committed, while the
+    // freeze that committed it is still flushing: the copy must use the very guard the write
+    // path preserves into (a second one, installed later, once let later writes leak in).
+    const size = 4 * MiB;
+    await store.createVolume('d-r', size);
+    const image = randomBytes(size);
+    await store.writeVolume('d-r', 0, image);
+    const frozen = store.beginSnapshot('s-r1', 'd-r');
+    while (store.db.snapshot('s-r1') === undefined) await new Promise((r) => setImmediate(r));
+    const copied = store.copySnapshot('s-r1', noProgress, never);
+    await store.writeVolume('d-r', 0, randomBytes(size));
+    await frozen;
+    await copied;
+    assert.equal(sha(await readAll(store, 's-r1', size)), sha(image));
+    await store.deleteVolume('d-r');
+    await store.deleteSnapshot('s-r1');
+  });
+
   it('restores a snapshot into a new volume and rolls a volume back', async () => {
     const size = 8 * MiB;
     const original = await readAll(store, 's-1', size);

@@ -552,7 +552,6 @@ export class BlockStore implements BlockEngine {
         const current = this.db.volume(volume.diskId) as VolumeRow;
         this.db.updateVolume({ ...current, dirtyGen: next?.gen ?? current.dirtyGen, baseSnapshot: first });
       });
-      await this.db.sync();
     } catch (error) {
       if (next) {
         await next.file.close();
@@ -560,7 +559,10 @@ export class BlockStore implements BlockEngine {
       }
       throw error;
     }
-    if (next) await volume.adoptDirty(next);
+    // The guard goes in with the commit, before anything awaits: from the moment the row exists,
+    // a job may start the copy (its beginSnapshot finds the row), and the copy must use the very
+    // guard the write path preserves into. (Installed after the flush below, it once replaced
+    // the one the copy had built, and later writes leaked into the snapshot.)
     volume.guards.set(first, {
       snapshotId: first,
       pending,
@@ -568,6 +570,8 @@ export class BlockStore implements BlockEngine {
       preserved: new Map(),
       cowSize: 0,
     });
+    await this.db.sync();
+    if (next) await volume.adoptDirty(next);
     return 'copying';
   }
 
