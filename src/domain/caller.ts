@@ -2,4 +2,6 @@
 export interface Caller {
   accountId: string;
   accessKeyId: string;
+  /** The RAM user the key belongs to; undefined for the account's root (never subject to policies). */
+  userName?: string;
 }

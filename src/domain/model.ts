@@ -70,6 +70,8 @@ export interface AccessKey {
   secret: string;
   accountId: string;
   status: 'Active' | 'Inactive';
+  /** The RAM user that owns the key; undefined for a root key of the account. */
+  userName?: string;
 }
 
 export interface Page {

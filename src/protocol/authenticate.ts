@@ -128,7 +128,7 @@ export class Authenticator {
     else this.verifyV3(req, env.authorization as ParsedAuthorization, key.secret);
 
     if (!this.nonces.remember(key.accessKeyId, env.nonce, ts, now)) throw new ApiError('SignatureNonceUsed');
-    return { accountId: key.accountId, accessKeyId: key.accessKeyId };
+    return { accountId: key.accountId, accessKeyId: key.accessKeyId, userName: key.userName };
   }
 
   private verifyV1(req: DecodedRequest, secret: string): void {
