@@ -1,8 +1,9 @@
-// The root account's access key: from the configuration, or generated on first start and kept in
-// the data directory, readable by its owner only (written to a temp file, fsynced, renamed).
+// The operator's access key (the root of the first account): from the configuration, or generated
+// on first start and kept in the data directory, readable by its owner only (written to a temp
+// file, fsynced, renamed).
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
 
 export const ROOT_ACCOUNT_ID = '1000000000000001';
 export const CREDENTIALS_FILE = 'root-credentials.json';
@@ -14,9 +15,6 @@ export interface RootCredentials {
   generated: boolean;
   file?: string;
 }
-
-const token = (bytes: number) =>
-  randomBytes(bytes).toString('base64url').replace(/[-_]/g, '').slice(0, bytes);
 
 export function resolveRootCredentials(dataDir: string, id?: string, secret?: string): RootCredentials {
   if (id !== undefined && secret !== undefined)
@@ -39,7 +37,7 @@ export function resolveRootCredentials(dataDir: string, id?: string, secret?: st
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const created = { accessKeyId: 'LTAI' + token(20), accessKeySecret: token(30) };
+  const created = { accessKeyId: newAccessKeyId(), accessKeySecret: newAccessKeySecret() };
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {

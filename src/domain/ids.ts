@@ -1,5 +1,6 @@
 // Resource identifiers in the forms the reference gives: d-<25>, s-<20> (seed) or sp-<24>
-// (current SDKs), 15-digit order ids, upper-case UUID request ids.
+// (current SDKs), 15-digit order ids, upper-case UUID request ids; AccessKeys as the cloud's
+// long-term ones look (LTAI + 20 letters and digits, a 30-character secret).
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -17,15 +18,23 @@ function randomByte(): number {
   return entropy[entropyUsed++] as number;
 }
 
-function randomSuffix(length: number): string {
-  // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+/** `length` characters of `alphabet`, each equally likely. */
+function randomText(alphabet: string, length: number): string {
+  // Rejection sampling: bytes past the largest multiple of the alphabet's size are skipped.
+  const limit = 256 - (256 % alphabet.length);
   let out = '';
   while (out.length < length) {
     const byte = randomByte();
-    if (byte < 252) out += ALPHABET[byte % 36];
+    if (byte < limit) out += alphabet[byte % alphabet.length];
   }
   return out;
 }
+
+const randomSuffix = (length: number): string => randomText(ALPHABET, length);
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export const newAccessKeyId = (): string => 'LTAI' + randomText(KEY_ALPHABET, 20);
+export const newAccessKeySecret = (): string => randomText(KEY_ALPHABET, 30);
 
 export type IdProfile = 'seed' | 'current';
 

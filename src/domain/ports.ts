@@ -2,6 +2,9 @@
 // block engine. The domain sees only these interfaces; storage/ implements them.
 import type {
   AccessKey,
+  AccessKeyInfo,
+  Account,
+  AccountSummary,
   Disk,
   DiskFilter,
   Job,
@@ -17,6 +20,12 @@ import type {
 export type CreateSnapshotOutcome =
   { jobId: number } | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
+/** Deleted (with the ids of the access keys deleted with it), or why not. */
+export type DeleteAccountOutcome =
+  { accessKeyIds: string[] } | 'not-found' | { disks: number; snapshots: number };
+/** Written (as listings show it), or why not. */
+export type CreateRootKeyOutcome = AccessKeyInfo | 'account-not-found' | 'limit-reached';
+export type DeleteRootKeyOutcome = 'ok' | 'account-not-found' | 'key-not-found';
 
 /** What a finished job changes besides itself: written with its completion, atomically. */
 export type JobEffect =
@@ -24,7 +33,10 @@ export type JobEffect =
   | { type: 'snapshot-removed'; accountId: string; snapshotId: string }
   | { type: 'disk-removed'; accountId: string; diskId: string };
 
-/** All persistent metadata. Every method is atomic; every query is scoped by account. */
+/**
+ * All persistent metadata. Every method is atomic; every query of resources is scoped by account
+ * (the account methods are the operator's, who sees every account).
+ */
 export interface MetadataRepository {
   /** Makes everything queued durable, then closes. */
   close(): Promise<void>;
@@ -32,7 +44,28 @@ export interface MetadataRepository {
   upsertAccessKey(key: AccessKey, accountName: string): Promise<void>;
   findAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
 
-  insertDisk(disk: Disk): Promise<void>;
+  /**
+   * The account's root keys become just this one (the account is created if new): the operator's
+   * key, as configured. Throws if the id is another account's key.
+   */
+  replaceRootAccessKeys(key: AccessKey, accountName: string): Promise<void>;
+  /** A new account (ids count up from the operator's) and its first root key, together. */
+  createAccount(name: string, rootKey: { accessKeyId: string; secret: string }): Promise<Account>;
+  /** Accounts not deleted, oldest first, with what each holds. */
+  listAccounts(filter: { accountId?: string }, page: Page): Promise<PageOf<AccountSummary>>;
+  /**
+   * Refused while the account holds disks or snapshots (in any status); otherwise its access keys
+   * are deleted and the account is marked deleted (kept, so its id is never given out again).
+   */
+  deleteAccount(accountId: string): Promise<DeleteAccountOutcome>;
+  /** The account's root keys, oldest first; undefined if there is no such account. */
+  listRootAccessKeys(accountId: string): Promise<AccessKeyInfo[] | undefined>;
+  /** A further root key, unless the account has `limit` already. */
+  createRootAccessKey(key: AccessKey, limit: number): Promise<CreateRootKeyOutcome>;
+  deleteRootAccessKey(accountId: string, accessKeyId: string): Promise<DeleteRootKeyOutcome>;
+
+  /** False (nothing written) if the disk's account was deleted meanwhile. */
+  insertDisk(disk: Disk): Promise<boolean>;
   getDisk(accountId: string, diskId: string): Promise<Disk | undefined>;
   listDisks(accountId: string, filter: DiskFilter, page: Page): Promise<PageOf<Disk>>;
   /** Available → Deleting and a disk.delete job, atomically. */
@@ -46,8 +79,11 @@ export interface MetadataRepository {
    * snapshot (status creating), its order and its snapshot.create job are written together.
    */
   createSnapshot(snapshot: Snapshot, order: Order): Promise<CreateSnapshotOutcome>;
-  /** CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void>;
+  /**
+   * CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. False
+   * (nothing written) if their account was deleted meanwhile.
+   */
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean>;
   getSnapshot(accountId: string, snapshotId: string): Promise<Snapshot | undefined>;
   listSnapshots(accountId: string, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>>;
   updateSnapshotAttributes(

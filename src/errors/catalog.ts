@@ -124,6 +124,35 @@ export const ERROR_CATALOG = {
     source: 'ensnap',
   },
 
+  // --- accounts (ensnap's API version; the operator's actions) ---
+  'EntityNotExist.Account': {
+    status: 404,
+    message: 'The account does not exist.',
+    source: 'ensnap',
+  },
+  'EntityNotExist.Account.AccessKey': {
+    status: 404,
+    message: 'The AccessKey is not a root AccessKey of this account.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.Account.Resource': {
+    status: 409,
+    message:
+      'The account still holds %s disk(s) and %s snapshot(s); delete them before deleting the account.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.Account.AccessKey': {
+    status: 409,
+    message: 'An account has at most 2 root AccessKeys; delete one before creating another.',
+    source: 'ensnap',
+  },
+  'Forbidden.OperatorAccount': {
+    status: 400,
+    message:
+      "The operator's account cannot be deleted, and its AccessKey is set by the service's configuration (ENSNAP_ROOT_ACCESS_KEY_ID / ENSNAP_ROOT_ACCESS_KEY_SECRET), not through the API.",
+    source: 'ensnap',
+  },
+
   // --- the service itself (never a client's mistake) ---
   InternalError: {
     status: 500,

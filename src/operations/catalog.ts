@@ -11,6 +11,12 @@ import describeSnapshots from './ens/describe-snapshots.js';
 import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
 import resetDisk from './ens/reset-disk.js';
 import resizeDisk from './ens/resize-disk.js';
+import createAccountAccessKey from './ensnap/create-account-access-key.js';
+import createAccount from './ensnap/create-account.js';
+import deleteAccountAccessKey from './ensnap/delete-account-access-key.js';
+import deleteAccount from './ensnap/delete-account.js';
+import describeAccountAccessKeys from './ensnap/describe-account-access-keys.js';
+import describeAccounts from './ensnap/describe-accounts.js';
 import describeDiskExtents from './ensnap/describe-disk-extents.js';
 import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
 import readDiskData from './ensnap/read-disk-data.js';
@@ -38,6 +44,13 @@ export const OPERATIONS: readonly Operation[] = [
   readSnapshotData,
   describeSnapshotExtents,
   verifyStorage,
+  // the operator's accounts (version 2026-11-01)
+  createAccount,
+  describeAccounts,
+  deleteAccount,
+  describeAccountAccessKeys,
+  createAccountAccessKey,
+  deleteAccountAccessKey,
 ] as unknown as readonly Operation[];
 
 const byVersion = new Map<string, Map<string, Operation>>();

@@ -99,4 +99,19 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_runnable ON jobs (state, run_after_ms, id);
 `,
   },
+  // Versions 2 and 3 are the RAM API's (users, policies, groups).
+  {
+    version: 4,
+    name: 'accounts',
+    sql: `
+-- A deleted account keeps its row (its id is never given out again, its orders keep their account).
+ALTER TABLE accounts ADD COLUMN deleted_ms BIGINT;
+
+-- An account's root keys, apart from its RAM users' keys: at most two per account. Until now
+-- only the operator's root key was ever written, so every existing key is a root key.
+ALTER TABLE access_keys ADD COLUMN root_key INTEGER NOT NULL DEFAULT 0;
+UPDATE access_keys SET root_key = 1;
+CREATE INDEX access_keys_by_account ON access_keys (account_id, created_ms);
+`,
+  },
 ];

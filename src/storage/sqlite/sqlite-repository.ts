@@ -12,6 +12,9 @@
 import { Worker } from 'node:worker_threads';
 import type {
   AccessKey,
+  AccessKeyInfo,
+  Account,
+  AccountSummary,
   Disk,
   DiskFilter,
   Job,
@@ -23,8 +26,11 @@ import type {
   SnapshotFilter,
 } from '../../domain/model.js';
 import type {
+  CreateRootKeyOutcome,
   CreateSnapshotOutcome,
+  DeleteAccountOutcome,
   DeleteOutcome,
+  DeleteRootKeyOutcome,
   JobEffect,
   MetadataRepository,
 } from '../../domain/ports.js';
@@ -189,9 +195,47 @@ export class SqliteRepository implements MetadataRepository {
     };
   }
 
+  // --- accounts (the operator's) ---
+
+  replaceRootAccessKeys(key: AccessKey, accountName: string): Promise<void> {
+    return this.write('replaceRootAccessKeys', key, accountName);
+  }
+
+  createAccount(name: string, rootKey: { accessKeyId: string; secret: string }): Promise<Account> {
+    return this.write('createAccount', name, rootKey);
+  }
+
+  async listAccounts(filter: { accountId?: string }, page: Page): Promise<PageOf<AccountSummary>> {
+    const id = filter.accountId ?? null;
+    const total = (this.stmt.countAccounts.get({ id }) as { n: number }).n;
+    const rows = this.stmt.listAccounts.all({
+      id,
+      limit: page.pageSize,
+      offset: (page.pageNumber - 1) * page.pageSize,
+    }) as Row[];
+    return { items: rows.map((row) => fromRow<AccountSummary>(row)), totalCount: total };
+  }
+
+  deleteAccount(accountId: string): Promise<DeleteAccountOutcome> {
+    return this.write('deleteAccount', accountId);
+  }
+
+  async listRootAccessKeys(accountId: string): Promise<AccessKeyInfo[] | undefined> {
+    if (!this.stmt.getLiveAccount.get(accountId)) return undefined;
+    return (this.stmt.listRootAccessKeys.all(accountId) as Row[]).map((row) => fromRow<AccessKeyInfo>(row));
+  }
+
+  createRootAccessKey(key: AccessKey, limit: number): Promise<CreateRootKeyOutcome> {
+    return this.write('createRootAccessKey', key, limit);
+  }
+
+  deleteRootAccessKey(accountId: string, accessKeyId: string): Promise<DeleteRootKeyOutcome> {
+    return this.write('deleteRootAccessKey', accountId, accessKeyId);
+  }
+
   // --- disks ---
 
-  insertDisk(disk: Disk): Promise<void> {
+  insertDisk(disk: Disk): Promise<boolean> {
     return this.write('insertDisk', disk);
   }
 
@@ -286,7 +330,7 @@ export class SqliteRepository implements MetadataRepository {
   }
 
   /** CopySnapshot: every copy (status creating), its order and its snapshot.share job, together. */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void> {
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean> {
     return this.write('createSnapshotCopies', copies);
   }
 
