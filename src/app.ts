@@ -5,8 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
+import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
+import { IamService } from './domain/iam/iam-service.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
 import { RegionCatalog } from './domain/region-catalog.js';
@@ -43,7 +45,10 @@ function defaultLogger(config: Config): Logger {
 export async function createEnsnap(config: Config, log: Logger = defaultLogger(config)): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
-  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), { writerThread: true });
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), {
+    secretKey: resolveSecretKey(config.dataDir, config.secretKey),
+    writerThread: true,
+  });
   await repo.upsertAccessKey(
     {
       accessKeyId: root.accessKeyId,
@@ -76,8 +81,11 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
   );
   const waker = { wake: () => jobs.wake() };
 
-  // Access keys are read on every request and, for now, never change while the service runs (the
-  // root key is written at start): cache the ones found. Key management must clear this cache.
+  // Access keys are read on every request: cache the ones found. RAM drops a key from the cache
+  // once its change (status, deletion, its user's new name) is committed, so the very next request
+  // reads it again. A lookup that read the old row before that commit stores it before the drop
+  // runs (the read is synchronous and the store follows it in the same microtask chain, while the
+  // commit's answer arrives as a later event), so the drop always wins.
   const keyCache = new Map<string, AccessKey>();
   const keys = {
     async find(id: string) {
@@ -100,6 +108,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       diskData: new DiskDataService(repo, engine, ROOT_ACCOUNT_ID, (error, resource) =>
         log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
       ),
+      iam: new IamService(repo, (ids) => ids.forEach((id) => keyCache.delete(id))),
     },
     (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
     config.bodyLimitBytes,

@@ -1,8 +1,9 @@
 // The root account's access key: from the configuration, or generated on first start and kept in
 // the data directory, readable by its owner only (written to a temp file, fsynced, renamed).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { writePrivateFile } from './private-file.js';
 
 export const ROOT_ACCOUNT_ID = '1000000000000001';
 export const CREDENTIALS_FILE = 'root-credentials.json';
@@ -40,27 +41,10 @@ export function resolveRootCredentials(dataDir: string, id?: string, secret?: st
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const created = { accessKeyId: 'LTAI' + token(20), accessKeySecret: token(30) };
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(
-      fd,
-      JSON.stringify(
-        { AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret },
-        null,
-        2,
-      ) + '\n',
-    );
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writePrivateFile(
+    file,
+    JSON.stringify({ AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret }, null, 2) +
+      '\n',
+  );
   return { ...created, generated: true, file };
 }

@@ -9,16 +9,18 @@
 // (one failure rolls back only itself), one fsync.
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { AccessKey, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
+import type { Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
 import type { CreateSnapshotOutcome, DeleteOutcome, JobEffect } from '../../domain/ports.js';
 import { applyMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
+import { prepareRamStatements, RAM_WRITES } from './ram-store.js';
 
 export type Row = Record<string, unknown>;
 
 export interface Store {
   db: Database.Database;
   stmt: ReturnType<typeof prepareStatements>;
+  ram: ReturnType<typeof prepareRamStatements>;
 }
 
 /** Opens (and migrates) the database; throws if its schema is newer than this code. */
@@ -34,7 +36,7 @@ export function openStore(file: string): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     applyMigrations(db, MIGRATIONS);
-    return { db, stmt: prepareStatements(db) };
+    return { db, stmt: prepareStatements(db), ram: prepareRamStatements(db) };
   } catch (error) {
     db.close();
     throw error;
@@ -84,11 +86,7 @@ function insertOrder(s: Store, order: Order): void {
 }
 
 export const WRITES = {
-  upsertAccessKey(s: Store, key: AccessKey, accountName: string): void {
-    const now = Date.now();
-    s.stmt.upsertAccount.run(key.accountId, accountName, now);
-    s.stmt.upsertAccessKey.run(key.accessKeyId, key.accountId, key.secret, key.status, now);
-  },
+  ...RAM_WRITES,
 
   insertDisk(s: Store, disk: Disk): void {
     s.stmt.insertDisk.run(params(disk, ['tags']));
@@ -286,10 +284,6 @@ export function prepareStatements(db: Database.Database) {
     ),
     upsertAccount: p(
       'INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
-    ),
-    upsertAccessKey: p(
-      `INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret, status = excluded.status`,
     ),
     getAccessKey: p('SELECT * FROM access_keys WHERE access_key_id = ?'),
     insertDisk: p(
