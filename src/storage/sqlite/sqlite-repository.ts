@@ -242,6 +242,10 @@ export class SqliteRepository implements MetadataRepository {
     }));
     const [outcome] = runBatch(this.store, [['sealSecrets', [sealed]]]);
     if (outcome && !outcome[0]) throw new Error(`sealing stored secrets failed: ${outcome[1]}`);
+    // Earlier copies of the plain secrets may linger in the free space of pages and in the WAL:
+    // rebuild the file without free space, then empty the WAL.
+    this.store.db.exec('VACUUM');
+    this.store.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   private sealKey(key: AccessKey, createdMs: number): StoredAccessKey {
