@@ -926,8 +926,8 @@ describe('RAM policies', () => {
     );
     await expectError(server, 'ListPoliciesForUser', { UserName: 'nobody' }, 'EntityNotExist.User', 404);
 
-    await client.call('DetachPolicyFromUser', toErin);
-    await client.call('DetachPolicyFromGroup', toOps);
+    assert.deepEqual(keys(await client.call('DetachPolicyFromUser', toErin)), ['RequestId']);
+    assert.deepEqual(keys(await client.call('DetachPolicyFromGroup', toOps)), ['RequestId']);
     await expectError(server, 'DetachPolicyFromUser', toErin, 'EntityNotExist.User.Policy', 404);
     await expectError(server, 'DetachPolicyFromGroup', toOps, 'EntityNotExist.Group.Policy', 404);
     await expectError(
