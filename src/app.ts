@@ -81,11 +81,10 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
   );
   const waker = { wake: () => jobs.wake() };
 
-  // Access keys are read on every request: cache the ones found. RAM drops a key from the cache
-  // once its change (status, deletion, its user's new name) is committed, so the very next request
-  // reads it again. A lookup that read the old row before that commit stores it before the drop
-  // runs (the read is synchronous and the store follows it in the same microtask chain, while the
-  // commit's answer arrives as a later event), so the drop always wins.
+  // Access keys are read on every request: cache the ones found. RAM drops a key once its change
+  // (status, deletion, its user's new name) is committed, so the very next request reads it anew.
+  // A lookup racing the change cannot store the old row after the drop: its read is synchronous
+  // and its store follows in the same microtask chain, while the commit is reported by a later event.
   const keyCache = new Map<string, AccessKey>();
   const keys = {
     async find(id: string) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writePrivateFile } from './private-file.js';
 
-export const SECRET_KEY_FILE = 'secret.key';
+const SECRET_KEY_FILE = 'secret.key';
 const KEY_BYTES = 32;
 
 /** 32 bytes written as 64 hex digits or as base64 (standard or URL-safe), else undefined. */

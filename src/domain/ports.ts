@@ -112,7 +112,6 @@ export interface MetadataRepository {
   deleteUser(accountId: string, userName: string): Promise<DeleteUserOutcome>;
 
   createGroup(group: RamGroup): Promise<'ok' | 'exists'>;
-  getGroup(accountId: string, groupName: string): Promise<RamGroup | undefined>;
   listGroups(accountId: string, afterName: string | undefined, limit: number): Promise<RamGroup[]>;
   /** Refused while the group has members or policies. */
   deleteGroup(accountId: string, groupName: string): Promise<DeleteGroupOutcome>;

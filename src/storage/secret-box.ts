@@ -3,7 +3,7 @@
 // itself, so a one-way hash could not be checked against a request.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-export const SECRET_KEY_BYTES = 32;
+const SECRET_KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

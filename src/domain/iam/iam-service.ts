@@ -21,7 +21,7 @@ import type {
 import { parsePolicyDocument, SYSTEM_POLICIES } from './policy.js';
 
 /** RAM's quotas as ensnap applies them (docs/api.md says where they come from). */
-export const RAM_LIMITS = {
+const RAM_LIMITS = {
   accessKeysPerOwner: 2,
   versionsPerPolicy: 5,
   groupsPerUser: 5,
@@ -30,7 +30,7 @@ export const RAM_LIMITS = {
 } as const;
 
 /** When the built-in policies count as created and updated: the ENS API's version date. */
-export const SYSTEM_POLICY_DATE_MS = Date.UTC(2017, 10, 10);
+const SYSTEM_POLICY_DATE_MS = Date.UTC(2017, 10, 10);
 
 /** One page of a list; `marker` (present when more follow) is where the next page starts. */
 export interface ListPage<T> {
@@ -260,7 +260,7 @@ export class IamService {
     const afterName = after?.[2];
     const refs: PolicyRef[] = [];
     if (type !== 'Custom' && afterType !== 'Custom') {
-      for (const p of SYSTEM_POLICIES) {
+      for (const p of SYSTEM_BY_NAME) {
         if (afterType === 'System' && p.name <= (afterName as string)) continue;
         refs.push({ type: 'System', name: p.name });
       }
@@ -400,6 +400,8 @@ export class IamService {
   }
 }
 
+/** The built-in policies in list order (by name), which the Marker relies on. */
+const SYSTEM_BY_NAME = [...SYSTEM_POLICIES].sort((a, b) => (a.name < b.name ? -1 : 1));
 const systemPolicy = (name: string) => SYSTEM_POLICIES.find((p) => p.name === name);
 
 function keyOutcome(outcome: 'ok' | 'user-not-found' | 'key-not-found'): void {

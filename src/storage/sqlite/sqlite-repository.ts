@@ -336,11 +336,6 @@ export class SqliteRepository implements MetadataRepository {
     return this.write('createGroup', group);
   }
 
-  async getGroup(accountId: string, groupName: string): Promise<RamGroup | undefined> {
-    const row = this.ram.getGroup.get(accountId, groupName) as Row | undefined;
-    return row ? toGroup(row) : undefined;
-  }
-
   async listGroups(accountId: string, afterName: string | undefined, limit: number): Promise<RamGroup[]> {
     return (this.ram.listGroups.all(accountId, afterName ?? '', limit) as Row[]).map(toGroup);
   }
