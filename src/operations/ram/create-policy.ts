@@ -1,4 +1,4 @@
-import { defineOperation, ignored, required } from '../spec.js';
+import { defineOperation, required } from '../spec.js';
 import { isoTime } from '../ens/render-time.js';
 import { versionId } from './render.js';
 import { policyDescription, policyDocument, policyName } from './rules.js';
@@ -12,9 +12,8 @@ export default defineOperation({
     PolicyName: required(policyName()),
     PolicyDocument: required(policyDocument()),
     Description: policyDescription(),
-    Tag: ignored(),
   },
-  coverage: { status: 'partial', missing: 'Tag (accepted, not stored)' },
+  coverage: { status: 'partial', missing: 'Tag.N.Key/Value (accepted, not stored)' },
   async handle(ctx, input) {
     const created = await ctx.iam.createPolicy(ctx.caller, {
       policyName: input.PolicyName,
