@@ -6,8 +6,10 @@ import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
 import { AccountService } from './domain/accounts.js';
+import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
+import { IamService } from './domain/iam/iam-service.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
 import { RegionCatalog } from './domain/region-catalog.js';
@@ -44,7 +46,10 @@ function defaultLogger(config: Config): Logger {
 export async function createEnsnap(config: Config, log: Logger = defaultLogger(config)): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
-  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), { writerThread: true });
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), {
+    secretKey: resolveSecretKey(config.dataDir, config.secretKey),
+    writerThread: true,
+  });
   try {
     await repo.replaceRootAccessKeys(
       {
@@ -98,7 +103,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       }
       return key;
     },
-    forget(ids: string[]) {
+    forget(ids: readonly string[]) {
       keyChanges++;
       for (const id of ids) keyCache.delete(id);
     },
@@ -115,6 +120,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
         log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
       ),
       accounts: new AccountService(repo, ROOT_ACCOUNT_ID, (ids) => keys.forget(ids)),
+      iam: new IamService(repo, (ids) => keys.forget(ids)),
     },
     (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
     config.bodyLimitBytes,

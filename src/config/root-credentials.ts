@@ -1,9 +1,10 @@
 // The operator's access key (the root of the first account): from the configuration, or generated
 // on first start and kept in the data directory, readable by its owner only (written to a temp
 // file, fsynced, renamed).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
+import { writePrivateFile } from './private-file.js';
 
 export const ROOT_ACCOUNT_ID = '1000000000000001';
 export const CREDENTIALS_FILE = 'root-credentials.json';
@@ -38,27 +39,10 @@ export function resolveRootCredentials(dataDir: string, id?: string, secret?: st
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const created = { accessKeyId: newAccessKeyId(), accessKeySecret: newAccessKeySecret() };
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(
-      fd,
-      JSON.stringify(
-        { AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret },
-        null,
-        2,
-      ) + '\n',
-    );
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writePrivateFile(
+    file,
+    JSON.stringify({ AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret }, null, 2) +
+      '\n',
+  );
   return { ...created, generated: true, file };
 }

@@ -4,7 +4,8 @@
 import { ApiError } from '../errors/catalog.js';
 import { isOperator, OPERATOR_ONLY, type Caller } from './caller.js';
 import { newAccessKeyId, newAccessKeySecret } from './ids.js';
-import type { AccessKeyInfo, Account, AccountSummary, Page, PageOf } from './model.js';
+import type { AccessKeyInfo } from './iam/model.js';
+import type { Account, AccountSummary, Page, PageOf } from './model.js';
 import type { MetadataRepository } from './ports.js';
 
 /** Root AccessKeys an account may hold at once (the cloud's limit). */

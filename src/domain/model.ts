@@ -90,12 +90,6 @@ export interface AccountSummary extends Account {
 }
 
 /** An access key as a listing shows it: never its secret. */
-export interface AccessKeyInfo {
-  accessKeyId: string;
-  status: AccessKey['status'];
-  createdMs: number;
-}
-
 export interface Page {
   pageNumber: number;
   pageSize: number;

@@ -31,6 +31,11 @@ import {
 } from '../helpers/sdk.js';
 
 const ENSNAP_VERSION = '2026-11-01';
+const RAM_VERSION = '2015-05-01';
+const READ_POLICY = JSON.stringify({
+  Version: '1',
+  Statement: [{ Effect: 'Allow', Action: 'ens:Describe*', Resource: '*' }],
+});
 const OPERATOR_ACCOUNT = '1000000000000001';
 const ACCOUNT_ACTIONS = [
   'CreateAccount',
@@ -250,18 +255,37 @@ describe('accounts', () => {
     const aSnapshot = await createSnapshot(a.pop, aDisk, { SnapshotName: 'owned' });
     await waitSnapshotStatus(a.pop, aSnapshot, 'available');
     const bDisk = await createDisk(b.pop);
+    // a's RAM: a user with a key, in a group, a custom policy attached to both.
+    const aRam = (action: string, params: Params) => a.pop.call(action, params, { version: RAM_VERSION });
+    await aRam('CreateUser', { UserName: 'alice' });
+    const userKey = (await aRam('CreateAccessKey', { UserName: 'alice' })).AccessKey as {
+      AccessKeyId: string;
+    };
+    await aRam('CreateGroup', { GroupName: 'ops' });
+    await aRam('AddUserToGroup', { GroupName: 'ops', UserName: 'alice' });
+    await aRam('CreatePolicy', { PolicyName: 'readers', PolicyDocument: READ_POLICY });
+    await aRam('AttachPolicyToUser', { PolicyType: 'Custom', PolicyName: 'readers', UserName: 'alice' });
+    await aRam('AttachPolicyToGroup', { PolicyType: 'Custom', PolicyName: 'readers', GroupName: 'ops' });
 
     const foreign = {
       diskId: aDisk,
       snapshotId: aSnapshot,
       accountId: a.accountId,
       accessKeyId: a.accessKeyId,
+      userName: 'alice',
+      userKeyId: userKey.AccessKeyId,
+      groupName: 'ops',
+      policyName: 'readers',
     };
     const missing = {
       diskId: 'd-' + 'z'.repeat(25),
       snapshotId: 's-' + 'z'.repeat(20),
       accountId: '9999999999999999',
       accessKeyId: 'LTAI' + 'z'.repeat(20),
+      userName: 'nobody',
+      userKeyId: 'LTAI' + 'y'.repeat(20),
+      groupName: 'nogroup',
+      policyName: 'nopolicy',
     };
     type Ids = typeof foreign;
     const region = REGION;
@@ -335,8 +359,72 @@ describe('accounts', () => {
           }),
         ),
       ],
+      // RAM: a's users, keys, groups and policies, named by b (RAM names are per account).
+      ...ramCases(),
     };
-    const covered = OPERATIONS.map((op) => op.action).filter((action) => action !== 'DescribeEnsRegions');
+    function ramCases(): Record<string, (sdk: Client, ids: Ids) => Promise<Outcome>[]> {
+      const ram = (sdk: Client, action: string, params: Params) =>
+        outcome(sdk.call(action, params, { version: RAM_VERSION }));
+      const user = (ids: Ids) => ({ UserName: ids.userName });
+      const custom = (ids: Ids) => ({ PolicyType: 'Custom', PolicyName: ids.policyName });
+      return {
+        GetUser: (sdk, ids) => [ram(sdk, 'GetUser', user(ids))],
+        UpdateUser: (sdk, ids) => [ram(sdk, 'UpdateUser', { ...user(ids), NewDisplayName: 'taken' })],
+        DeleteUser: (sdk, ids) => [ram(sdk, 'DeleteUser', user(ids))],
+        CreateAccessKey: (sdk, ids) => [ram(sdk, 'CreateAccessKey', user(ids))],
+        ListAccessKeys: (sdk, ids) => [ram(sdk, 'ListAccessKeys', user(ids))],
+        UpdateAccessKey: (sdk, ids) => [
+          ram(sdk, 'UpdateAccessKey', { ...user(ids), UserAccessKeyId: ids.userKeyId, Status: 'Inactive' }),
+          ram(sdk, 'UpdateAccessKey', { UserAccessKeyId: ids.userKeyId, Status: 'Inactive' }),
+        ],
+        DeleteAccessKey: (sdk, ids) => [
+          ram(sdk, 'DeleteAccessKey', { ...user(ids), UserAccessKeyId: ids.userKeyId }),
+          ram(sdk, 'DeleteAccessKey', { UserAccessKeyId: ids.userKeyId }),
+        ],
+        DeleteGroup: (sdk, ids) => [ram(sdk, 'DeleteGroup', { GroupName: ids.groupName })],
+        AddUserToGroup: (sdk, ids) => [
+          ram(sdk, 'AddUserToGroup', { ...user(ids), GroupName: ids.groupName }),
+        ],
+        RemoveUserFromGroup: (sdk, ids) => [
+          ram(sdk, 'RemoveUserFromGroup', { ...user(ids), GroupName: ids.groupName }),
+        ],
+        ListGroupsForUser: (sdk, ids) => [ram(sdk, 'ListGroupsForUser', user(ids))],
+        GetPolicy: (sdk, ids) => [ram(sdk, 'GetPolicy', custom(ids))],
+        DeletePolicy: (sdk, ids) => [ram(sdk, 'DeletePolicy', { PolicyName: ids.policyName })],
+        CreatePolicyVersion: (sdk, ids) => [
+          ram(sdk, 'CreatePolicyVersion', { PolicyName: ids.policyName, PolicyDocument: READ_POLICY }),
+        ],
+        SetDefaultPolicyVersion: (sdk, ids) => [
+          ram(sdk, 'SetDefaultPolicyVersion', { PolicyName: ids.policyName, VersionId: 'v1' }),
+        ],
+        ListPolicyVersions: (sdk, ids) => [ram(sdk, 'ListPolicyVersions', custom(ids))],
+        AttachPolicyToUser: (sdk, ids) => [ram(sdk, 'AttachPolicyToUser', { ...custom(ids), ...user(ids) })],
+        DetachPolicyFromUser: (sdk, ids) => [
+          ram(sdk, 'DetachPolicyFromUser', { ...custom(ids), ...user(ids) }),
+        ],
+        ListPoliciesForUser: (sdk, ids) => [ram(sdk, 'ListPoliciesForUser', user(ids))],
+        AttachPolicyToGroup: (sdk, ids) => [
+          ram(sdk, 'AttachPolicyToGroup', { ...custom(ids), GroupName: ids.groupName }),
+        ],
+        DetachPolicyFromGroup: (sdk, ids) => [
+          ram(sdk, 'DetachPolicyFromGroup', { ...custom(ids), GroupName: ids.groupName }),
+        ],
+        ListEntitiesForPolicy: (sdk, ids) => [ram(sdk, 'ListEntitiesForPolicy', custom(ids))],
+      };
+    }
+    // These name nothing that could be another account's: they act on the caller's account only
+    // (b's own user list, b's new user, …); the RAM test shows each account sees only its own.
+    const actsOnCallerOnly = [
+      'CreateUser',
+      'ListUsers',
+      'CreateGroup',
+      'ListGroups',
+      'CreatePolicy',
+      'ListPolicies',
+    ];
+    const covered = OPERATIONS.map((op) => op.action).filter(
+      (action) => action !== 'DescribeEnsRegions' && !actsOnCallerOnly.includes(action),
+    );
     assert.deepEqual(Object.keys(cases).sort(), covered.sort(), 'a case for every operation of the catalog');
 
     const state = async () => ({
@@ -349,6 +437,13 @@ describe('accounts', () => {
       accounts: (await accounts(operator.pop, 'DescribeAccounts', { PageSize: 100 })).Accounts,
       aKeys: (await accounts(operator.pop, 'DescribeAccountAccessKeys', { AccountId: a.accountId }))
         .AccessKeys,
+      aRam: await Promise.all([
+        aRam('GetUser', { UserName: 'alice' }),
+        aRam('ListAccessKeys', { UserName: 'alice' }),
+        aRam('ListGroupsForUser', { UserName: 'alice' }),
+        aRam('ListEntitiesForPolicy', { PolicyType: 'Custom', PolicyName: 'readers' }),
+        aRam('ListPolicyVersions', { PolicyType: 'Custom', PolicyName: 'readers' }),
+      ]).then((answers) => answers.map(({ RequestId: _, ...rest }) => rest)),
     });
     const before = await state();
     assert.equal(before.aData, sha256(content));

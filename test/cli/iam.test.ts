@@ -341,16 +341,22 @@ describe('ensnap iam', () => {
     assert.equal(r.stderr, 'ensnap: EntityNotExist.User: The user does not exist.\n');
     assert.equal(r.stdout, '');
 
-    // The real server of this build answers every RAM call with InvalidVersion.
+    // The real server: a user created, listed, and its deletion refused once it has a key.
     const server: Running = await startEnsnap();
     try {
-      const real = await ensnap(['iam', 'user', 'list'], {
+      const env = {
         ENSNAP_ENDPOINT: server.endpoint,
         ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
         ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-      }).done;
-      assert.equal(real.code, 1);
-      assert.equal(real.stderr, 'ensnap: InvalidVersion: Specified parameter Version is not valid.\n');
+      };
+      assert.equal((await ensnap(['iam', 'user', 'create', 'carol'], env).done).code, 0);
+      const listed = await ensnap(['iam', 'user', 'list', '--json'], env).done;
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /"UserName": "carol"/);
+      assert.equal((await ensnap(['iam', 'key', 'create', '--user', 'carol'], env).done).code, 0);
+      const refused = await ensnap(['iam', 'user', 'delete', 'carol'], env).done;
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /^ensnap: DeleteConflict\.User\.AccessKey: /);
     } finally {
       await server.stop();
     }

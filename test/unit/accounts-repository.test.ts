@@ -2,6 +2,7 @@
 // delete refused while the account holds anything, nothing written for a deleted account, and the
 // migration that tells the existing (operator's) key apart as a root key.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,7 @@ describe('account repository', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ensnap-accounts-'));
-    repo = new SqliteRepository(path.join(dir, 'ensnap.db'));
+    repo = new SqliteRepository(path.join(dir, 'ensnap.db'), { secretKey: randomBytes(32) });
     await repo.replaceRootAccessKeys(
       { accessKeyId: 'operator-key', secret: 's', accountId: OPERATOR, status: 'Active' },
       'root',
@@ -130,7 +131,7 @@ describe('migration 4 (accounts)', () => {
         'INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)',
       ).run('old-key', OPERATOR, 's', 'Active', 1);
       db.close();
-      const repo = new SqliteRepository(file);
+      const repo = new SqliteRepository(file, { secretKey: randomBytes(32) });
       try {
         assert.deepEqual(await repo.listRootAccessKeys(OPERATOR), [
           { accessKeyId: 'old-key', status: 'Active', createdMs: 1 },

@@ -9,7 +9,7 @@
 // (one failure rolls back only itself), one fsync.
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { AccessKey, Account, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
+import type { Account, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
 import type {
   CreateRootKeyOutcome,
   CreateSnapshotOutcome,
@@ -20,12 +20,14 @@ import type {
 } from '../../domain/ports.js';
 import { applyMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
+import { prepareRamStatements, RAM_WRITES, type StoredAccessKey } from './ram-store.js';
 
 export type Row = Record<string, unknown>;
 
 export interface Store {
   db: Database.Database;
   stmt: ReturnType<typeof prepareStatements>;
+  ram: ReturnType<typeof prepareRamStatements>;
 }
 
 /** Opens (and migrates) the database; throws if its schema is newer than this code. */
@@ -41,7 +43,7 @@ export function openStore(file: string): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     applyMigrations(db, MIGRATIONS);
-    return { db, stmt: prepareStatements(db) };
+    return { db, stmt: prepareStatements(db), ram: prepareRamStatements(db) };
   } catch (error) {
     db.close();
     throw error;
@@ -96,41 +98,37 @@ function liveAccount(s: Store, accountId: string): Row | undefined {
 }
 
 /**
- * A root key of the account, written by upsertAccessKey (which owns how keys are stored) and then
- * marked as the account's own. A key id of another account is never taken over.
+ * A root key of the account (no user name), written by upsertAccessKey (which owns how keys are
+ * stored). A key id of another account is never taken over.
  */
-function putRootAccessKey(s: Store, key: AccessKey, accountName: string): void {
+function putRootAccessKey(s: Store, key: StoredAccessKey, accountName: string): void {
   const existing = s.stmt.getAccessKey.get(key.accessKeyId) as Row | undefined;
   if (existing && existing.account_id !== key.accountId)
     throw new Error(`AccessKeyId ${key.accessKeyId} belongs to another account`);
-  WRITES.upsertAccessKey(s, key, accountName);
-  s.stmt.markRootAccessKey.run(key.accessKeyId);
+  WRITES.upsertAccessKey(s, { ...key, userName: null }, accountName);
 }
 
 /** Account ids are 16 digits counting up from the first account's (the operator's). */
 const FIRST_ACCOUNT_ID = 1000000000000001n;
 
 export const WRITES = {
-  upsertAccessKey(s: Store, key: AccessKey, accountName: string): void {
-    const now = Date.now();
-    s.stmt.upsertAccount.run(key.accountId, accountName, now);
-    s.stmt.upsertAccessKey.run(key.accessKeyId, key.accountId, key.secret, key.status, now);
-  },
+  ...RAM_WRITES,
 
-  replaceRootAccessKeys(s: Store, key: AccessKey, accountName: string): void {
+  replaceRootAccessKeys(s: Store, key: StoredAccessKey, accountName: string): void {
     putRootAccessKey(s, key, accountName);
     s.stmt.deleteOtherRootAccessKeys.run(key.accountId, key.accessKeyId);
   },
 
-  createAccount(s: Store, name: string, rootKey: { accessKeyId: string; secret: string }): Account {
+  /** The root key comes sealed; its account id is the new account's, chosen here. */
+  createAccount(s: Store, name: string, rootKey: StoredAccessKey): Account {
     const last = (s.stmt.lastAccountId.get() as { id: string | null }).id;
     const account = {
       id: String(last === null ? FIRST_ACCOUNT_ID : BigInt(last) + 1n),
       name,
-      createdMs: Date.now(),
+      createdMs: rootKey.createdMs,
     };
     s.stmt.insertAccount.run(account.id, account.name, account.createdMs);
-    putRootAccessKey(s, { ...rootKey, accountId: account.id, status: 'Active' }, name);
+    putRootAccessKey(s, { ...rootKey, accountId: account.id }, name);
     return account;
   },
 
@@ -149,7 +147,7 @@ export const WRITES = {
     return { accessKeyIds };
   },
 
-  createRootAccessKey(s: Store, key: AccessKey, limit: number): CreateRootKeyOutcome {
+  createRootAccessKey(s: Store, key: StoredAccessKey, limit: number): CreateRootKeyOutcome {
     const account = liveAccount(s, key.accountId);
     if (!account) return 'account-not-found';
     if ((s.stmt.countRootAccessKeys.get(key.accountId) as { n: number }).n >= limit) return 'limit-reached';
@@ -367,21 +365,18 @@ export function prepareStatements(db: Database.Database) {
     upsertAccount: p(
       'INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
     ),
-    upsertAccessKey: p(
-      `INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret, status = excluded.status`,
-    ),
     getAccessKey: p('SELECT * FROM access_keys WHERE access_key_id = ?'),
-    markRootAccessKey: p('UPDATE access_keys SET root_key = 1 WHERE access_key_id = ?'),
-    countRootAccessKeys: p('SELECT COUNT(*) AS n FROM access_keys WHERE account_id = ? AND root_key = 1'),
+    countRootAccessKeys: p(
+      'SELECT COUNT(*) AS n FROM access_keys WHERE account_id = ? AND user_name IS NULL',
+    ),
     listRootAccessKeys: p(
-      'SELECT access_key_id, status, created_ms FROM access_keys WHERE account_id = ? AND root_key = 1 ORDER BY created_ms, access_key_id',
+      'SELECT access_key_id, status, created_ms FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_ms, access_key_id',
     ),
     deleteRootAccessKey: p(
-      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id = ? AND root_key = 1',
+      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id = ? AND user_name IS NULL',
     ),
     deleteOtherRootAccessKeys: p(
-      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id <> ? AND root_key = 1',
+      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id <> ? AND user_name IS NULL',
     ),
     accountAccessKeyIds: p('SELECT access_key_id FROM access_keys WHERE account_id = ?'),
     deleteAccountAccessKeys: p('DELETE FROM access_keys WHERE account_id = ?'),
@@ -396,7 +391,7 @@ export function prepareStatements(db: Database.Database) {
     // Disks and snapshots are counted on a range of their (account_id, …) index, not the table.
     listAccounts: p(
       `SELECT a.id, a.name, a.created_ms,
-         (SELECT COUNT(*) FROM access_keys k WHERE k.account_id = a.id AND k.root_key = 1) AS access_key_count,
+         (SELECT COUNT(*) FROM access_keys k WHERE k.account_id = a.id AND k.user_name IS NULL) AS access_key_count,
          (SELECT COUNT(*) FROM disks d WHERE d.account_id = a.id) AS disk_count,
          (SELECT COUNT(*) FROM snapshots n WHERE n.account_id = a.id) AS snapshot_count
        FROM accounts a WHERE a.deleted_ms IS NULL AND (@id IS NULL OR a.id = @id)
