@@ -1,6 +1,7 @@
 // RAM authorization of every call: an account's root may do anything; a RAM user only what the
 // policies attached to it (directly or through its groups) allow, an explicit Deny winning.
-// Policies are compiled once per user and kept until something in the account's IAM changes.
+// Policies are compiled once per user and kept while the account's IAM generation (a counter every
+// RAM write bumps, in the same transaction) stays the same: one indexed read per call of a user.
 import { ApiError } from '../../errors/catalog.js';
 import type { Caller } from '../caller.js';
 import { compilePolicy, evaluatePolicies, parsePolicyDocument, SYSTEM_POLICIES } from './policy.js';
@@ -16,6 +17,8 @@ export interface AttachedPolicy {
 export interface PermissionSource {
   /** Every policy attached to the user, directly or through any of its groups. */
   policiesForUser(accountId: string, userName: string): Promise<AttachedPolicy[]>;
+  /** Changes with every write to the account's users, keys, groups, policies or attachments. */
+  iamGeneration(accountId: string): Promise<number>;
 }
 
 /** What one request asks for, as the dispatcher knows it. */
@@ -40,21 +43,10 @@ interface CachedUser {
 }
 
 export class Authorizer {
-  /** Per account: its IAM generation (bumped by every change) and its users' compiled policies. */
-  private readonly accounts = new Map<string, { generation: number; users: Map<string, CachedUser> }>();
+  /** Compiled policies by account, then user. */
+  private readonly cache = new Map<string, Map<string, CachedUser>>();
 
   constructor(private readonly source: PermissionSource) {}
-
-  /**
-   * Something in the account's users, groups, policies or attachments changed: permissions are
-   * read again on the next call. A read already under way finishes for its own call only.
-   */
-  invalidate(accountId: string): void {
-    const account = this.accounts.get(accountId);
-    if (!account) return;
-    account.generation++;
-    account.users.clear();
-  }
 
   /** Resolves if the caller may make the request, else rejects with NoPermission. */
   async check(caller: Caller, request: AccessRequest): Promise<void> {
@@ -71,20 +63,20 @@ export class Authorizer {
     if (decision !== 'allow') throw denied(caller, request.action, decision);
   }
 
-  private policiesOf(accountId: string, userName: string): Promise<CompiledPolicy[]> {
-    let account = this.accounts.get(accountId);
-    if (!account) this.accounts.set(accountId, (account = { generation: 0, users: new Map() }));
-    const cached = account.users.get(userName);
-    if (cached && cached.generation === account.generation) return cached.policies;
-    const generation = account.generation;
-    const policies = this.load(accountId, userName);
-    const entry = { generation, policies };
-    account.users.set(userName, entry);
+  private async policiesOf(accountId: string, userName: string): Promise<CompiledPolicy[]> {
+    const generation = await this.source.iamGeneration(accountId);
+    let users = this.cache.get(accountId);
+    if (!users) this.cache.set(accountId, (users = new Map()));
+    const cached = users.get(userName);
+    if (cached && cached.generation === generation) return cached.policies;
+    // Read at this generation or later: never older than what this call must see.
+    const entry = { generation, policies: this.load(accountId, userName) };
+    users.set(userName, entry);
     // A failed read is not kept: the next call tries again.
-    policies.catch(() => {
-      if (account.users.get(userName) === entry) account.users.delete(userName);
+    entry.policies.catch(() => {
+      if (users.get(userName) === entry) users.delete(userName);
     });
-    return policies;
+    return entry.policies;
   }
 
   private async load(accountId: string, userName: string): Promise<CompiledPolicy[]> {
