@@ -116,6 +116,18 @@ export const ERROR_CATALOG = {
     source: 'reference',
   },
 
+  // --- RAM: policies ---
+  MalformedPolicyDocument: {
+    status: 400,
+    message: 'The policy document is malformed: %s.',
+    source: 'ensnap',
+  },
+  'InvalidParameter.PolicyDocument.Length': {
+    status: 400,
+    message: 'The parameter - "PolicyDocument" beyond the length limit.',
+    source: 'reference',
+  },
+
   // --- the data plane (ensnap's own API version) ---
   ContentSha256Mismatch: {
     status: 400,
