@@ -60,9 +60,10 @@ const ISO_TIME =
 function parseIsoTime(text: string): number | undefined {
   const m = ISO_TIME.exec(text);
   if (m === null) return undefined;
-  const n = (i: number) => Number(m[i] ?? 0);
+  const n = (group: number) => Number(m[group] ?? 0);
   const [year, month, day, hour, minute, second] = [n(1), n(2), n(3), n(4), n(5), n(6)];
-  if (hour > 23 || minute > 59 || second > 59 || n(10) > 23 || n(11) > 59) return undefined;
+  const [offsetHours, offsetMinutes] = [n(9), n(10)];
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
   const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const check = new Date(local);
@@ -70,8 +71,8 @@ function parseIsoTime(text: string): number | undefined {
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
     return undefined;
   }
-  const offsetMinutes = (n(10) * 60 + n(11)) * (m[8] === '-' ? -1 : 1);
-  return local - offsetMinutes * 60_000;
+  const offset = (offsetHours * 60 + offsetMinutes) * (m[8] === '-' ? -1 : 1);
+  return local - offset * 60_000;
 }
 
 /** The request time as text, for the String operators: `2026-01-01T00:00:00Z`. */
