@@ -254,6 +254,8 @@ describe('policy conditions', () => {
     assert.equal(met({ StringLike: { 'acs:CurrentTime': '2026-01-01T00:*Z' } }), true);
     assert.equal(met({ StringEquals: { 'acs:MFAPresent': 'false' } }), true);
     assert.equal(met({ StringEquals: { [ip]: '192.0.2.10' } }, { sourceIp: '::ffff:192.0.2.10' }), true);
+    assert.equal(met({ StringEquals: { [ip]: '192.0.2.10' } }, { sourceIp: '::ffff:c000:20a' }), true);
+    assert.equal(met({ StringEquals: { [ip]: 'fe80::1' } }, { sourceIp: 'fe80::1%eth0' }), true);
     assert.equal(met({ StringEquals: { [ip]: '2001:db8::1' } }, { sourceIp: '2001:db8::1' }), true);
   });
 

@@ -27,28 +27,27 @@ export function show(value: unknown): string {
  * The caller's address, parsed once per distinct `sourceIp` string: every statement and policy
  * checked for one request reads the same string, so the parse is shared. An IPv4-mapped address
  * (`::ffff:127.0.0.1`, how a dual-stack socket reports IPv4) is its IPv4 address. A zone
- * (`fe80::1%eth0`) is ignored. Unparsable: the key is absent.
+ * (`fe80::1%eth0`) is ignored. Unparsable: the key is absent. The address's text, for the String
+ * operators, is the IPv4 address dotted (also when mapped), an IPv6 address as sent.
  */
 let lastSource: string | undefined;
-let lastIp: Ip | undefined;
-function requestIp(ctx: RequestContext): Ip | undefined {
+let lastIp: { ip: Ip; text: string } | undefined;
+function requestIp(ctx: RequestContext): { ip: Ip; text: string } | undefined {
   const source = ctx.sourceIp;
   if (source !== lastSource) {
     lastSource = source;
     // The usual forms first, without the general parse's allocations.
-    const v4 = parseIpv4(source.startsWith('::ffff:') ? source.slice(7) : source);
-    lastIp =
-      v4 !== undefined ? { v4: true, words: [v4], mapped: false } : parseIp(source.replace(/%.*$/s, ''));
+    const dotted = source.startsWith('::ffff:') ? source.slice(7) : source;
+    const v4 = parseIpv4(dotted);
+    if (v4 !== undefined) {
+      lastIp = { ip: { v4: true, words: [v4], mapped: false }, text: dotted };
+    } else {
+      const address = source.replace(/%.*$/s, '');
+      const ip = parseIp(address);
+      lastIp = ip && { ip, text: ip.v4 ? formatIpv4(ip.words[0]!) : address };
+    }
   }
   return lastIp;
-}
-
-/** The caller's address as text, for the String operators: IPv4 (also when mapped) dotted, IPv6 as sent. */
-function requestIpText(ctx: RequestContext): string | undefined {
-  const ip = requestIp(ctx);
-  if (ip === undefined) return undefined;
-  if (!ip.v4) return ctx.sourceIp.replace(/%.*$/s, '');
-  return formatIpv4(ip.words[0]!);
 }
 
 // --- dates ---
@@ -99,8 +98,8 @@ const KEYS = new Map<string, KeySpec>(
       {
         name: 'acs:SourceIp',
         kind: 'IpAddress',
-        read: requestIp,
-        text: requestIpText,
+        read: (ctx) => requestIp(ctx)?.ip,
+        text: (ctx) => requestIp(ctx)?.text,
       },
       {
         name: 'acs:CurrentTime',
