@@ -15,10 +15,14 @@ export function malformed(detail: string): ApiError {
   return new ApiError('MalformedPolicyDocument', detail);
 }
 
-/** A value from the document, for a message: as JSON, cut short so a message never echoes much. */
+/** A name from the document (an operator, a key), for a message: cut short so a message never echoes much. */
+export function short(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 39)}…` : name;
+}
+
+/** A value from the document, for a message: as JSON, cut short. */
 export function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+  return short(JSON.stringify(value) ?? String(value));
 }
 
 // --- the caller's address ---
@@ -182,11 +186,18 @@ export function compileCondition(
   }
   if (!KEY_FORMAT.test(key)) {
     throw malformed(
-      `${where}.${operator}: ${show(key)} is not a condition key (<service>:<Name>, such as "acs:SourceIp")`,
+      `${where}.${short(operator)}: ${show(key)} is not a condition key (<service>:<Name>, such as "acs:SourceIp")`,
     );
   }
   const spec = KEYS.get(key.toLowerCase());
-  return compileTest(positive, positive !== operator, family, spec, values, `${where}.${operator}.${key}`);
+  return compileTest(
+    positive,
+    positive !== operator,
+    family,
+    spec,
+    values,
+    `${where}.${operator}.${short(key)}`,
+  );
 }
 
 /** The test of a positive `operator`, or of its complement if `negated`, on one key. */

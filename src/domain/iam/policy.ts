@@ -2,7 +2,7 @@
 // written, compiled once into matchers, and evaluated on every call of a RAM user. Conditions are
 // in conditions.ts. The choices the reference leaves open are listed in docs/api.md ("RAM policies").
 import { ApiError } from '../../errors/catalog.js';
-import { caseHint, compileCondition, malformed, show, type RequestTest } from './conditions.js';
+import { caseHint, compileCondition, malformed, short, show, type RequestTest } from './conditions.js';
 import { wildcardMatcher } from './wildcard.js';
 
 /** What one request is, as policies see it. */
@@ -148,14 +148,14 @@ function parseCondition(raw: unknown, where: string): Condition {
   return Object.fromEntries(
     Object.entries(raw).map(([operator, keys]) => {
       if (!isObject(keys) || Object.keys(keys).length === 0) {
-        throw malformed(`${where}.${operator} must be a non-empty object of condition keys`);
+        throw malformed(`${where}.${short(operator)} must be a non-empty object of condition keys`);
       }
       const parsed = Object.entries(keys).map(([key, values]) => {
         // Numbers and booleans are read as their JSON text: true is "true", 5 is "5".
         const list = (Array.isArray(values) ? values : [values]).map((v) =>
           typeof v === 'number' || typeof v === 'boolean' ? String(v) : v,
         );
-        return [key, stringList(list, `${where}.${operator}.${key}`)];
+        return [key, stringList(list, `${where}.${short(operator)}.${short(key)}`)];
       });
       return [operator, Object.fromEntries(parsed)];
     }),
