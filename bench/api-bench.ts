@@ -375,7 +375,11 @@ async function benchUser(base: string): Promise<Credentials> {
               Condition: { IpAddress: { 'acs:SourceIp': ['10.0.0.0/8', '127.0.0.0/8', '::1'] } },
             }
           : kind === 0
-            ? { Effect: 'Deny', Action: [`ens:Delete*`, `ens:Reset*`], Resource: `acs:ens:*:*:disk/d-keep${p}${i}*` }
+            ? {
+                Effect: 'Deny',
+                Action: [`ens:Delete*`, `ens:Reset*`],
+                Resource: `acs:ens:*:*:disk/d-keep${p}${i}*`,
+              }
             : kind === 1
               ? { Effect: 'Allow', Action: [`ens:Describe*`, `ens:List*`], Resource: '*' }
               : kind === 2
@@ -394,7 +398,10 @@ async function benchUser(base: string): Promise<Credentials> {
       );
     }
     const PolicyName = `bench-policy-${p}`;
-    await ram('CreatePolicy', { PolicyName, PolicyDocument: JSON.stringify({ Version: '1', Statement: statements }) });
+    await ram('CreatePolicy', {
+      PolicyName,
+      PolicyDocument: JSON.stringify({ Version: '1', Statement: statements }),
+    });
     await ram('AttachPolicyToUser', { PolicyType: 'Custom', PolicyName, UserName: 'bench-user' });
   }
   const key = (await ram('CreateAccessKey', { UserName: 'bench-user' })).json.AccessKey as {
@@ -623,7 +630,9 @@ async function main(): Promise<number> {
         .join(', ')}) target >= ${TARGET_AUTHZ_RATIO * 100}%: ${authzPass ? 'PASS' : 'FAIL'}`,
     );
     const pass = ratioPass && p99Pass && authzPass;
-    console.log(failed ? 'RESULT: INVALID (see the !! lines and checks above)' : `RESULT: ${pass ? 'PASS' : 'FAIL'}`);
+    console.log(
+      failed ? 'RESULT: INVALID (see the !! lines and checks above)' : `RESULT: ${pass ? 'PASS' : 'FAIL'}`,
+    );
     if (failed) return 1;
     return process.env.BENCH_ENFORCE === '1' && !pass ? 3 : 0;
   } finally {
