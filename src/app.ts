@@ -9,6 +9,7 @@ import { AccountService } from './domain/accounts.js';
 import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
+import { Authorizer } from './domain/iam/authorizer.js';
 import { IamService } from './domain/iam/iam-service.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
@@ -111,6 +112,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
 
   const dispatcher = new RpcDispatcher(
     new Authenticator(keys, new NonceCache(TIMESTAMP_WINDOW_MS, NONCE_CACHE_ENTRIES), TIMESTAMP_WINDOW_MS),
+    new Authorizer(repo),
     {
       profile: config.profile,
       regions,

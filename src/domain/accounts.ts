@@ -2,7 +2,7 @@
 // other accounts and rotates their root AccessKeys. Everyone else is refused as VerifyStorage
 // refuses them. The operator's own account is the configuration's, never changed through here.
 import { ApiError } from '../errors/catalog.js';
-import { isOperator, type Caller } from './caller.js';
+import { isOperator, OPERATOR_ONLY, type Caller } from './caller.js';
 import { newAccessKeyId, newAccessKeySecret } from './ids.js';
 import type { AccessKeyInfo } from './iam/model.js';
 import type { Account, AccountSummary, Page, PageOf } from './model.js';
@@ -87,7 +87,7 @@ export class AccountService {
   }
 
   private requireOperator(caller: Caller): void {
-    if (!isOperator(caller, this.operatorAccountId)) throw new ApiError('NoPermission');
+    if (!isOperator(caller, this.operatorAccountId)) throw new ApiError('NoPermission', OPERATOR_ONLY);
   }
 
   /** The operator's key is the configuration's: changing it here would be undone by the next start. */

@@ -13,3 +13,6 @@ export interface Caller {
 export function isOperator(caller: Caller, operatorAccountId: string): boolean {
   return caller.accountId === operatorAccountId && caller.userName === undefined;
 }
+
+/** NoPermission's detail for an action only the operator may call. */
+export const OPERATOR_ONLY = "Only the operator's root AccessKey may call this action.";

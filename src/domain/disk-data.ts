@@ -4,7 +4,7 @@
 // own disk or snapshot (exists, status, range) before the engine sees it, and the engine's refusals
 // become catalog errors: a client's mistake changes nothing, damaged data is never served.
 import { ApiError, type ErrorKey } from '../errors/catalog.js';
-import { isOperator, type Caller } from './caller.js';
+import { isOperator, OPERATOR_ONLY, type Caller } from './caller.js';
 import {
   EngineConflict,
   EngineDataUnreadable,
@@ -88,7 +88,7 @@ export class DiskDataService {
 
   /** Re-hashes every stored chunk and checks every manifest: the whole store, so the operator only. */
   async verify(caller: Caller): Promise<VerifyReport> {
-    if (!isOperator(caller, this.operatorAccountId)) throw new ApiError('NoPermission');
+    if (!isOperator(caller, this.operatorAccountId)) throw new ApiError('NoPermission', OPERATOR_ONLY);
     return this.engine.verify();
   }
 

@@ -89,7 +89,8 @@ export const ERROR_CATALOG = {
   },
 
   // --- ENS resources ---
-  NoPermission: { status: 400, message: 'Permission denied.', source: 'seed' },
+  // The seed's message, then who may not do what (a RAM denial also carries AccessDeniedDetail).
+  NoPermission: { status: 400, message: 'Permission denied. %s', source: 'seed' },
   DiskIdNotFound: {
     status: 400,
     message: 'The input parameter DiskId that is not found.',
@@ -313,6 +314,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
   readonly key: ErrorKey;
+  /** On a RAM denial: the envelope's AccessDeniedDetail (which action, explicit or implicit deny). */
+  accessDeniedDetail?: Record<string, string>;
 
   constructor(key: ErrorKey, ...args: string[]) {
     const entry: CatalogEntry = ERROR_CATALOG[key];

@@ -44,6 +44,11 @@ export interface Operation<S extends ParamSpecs = ParamSpecs> {
   /** The RAM action checked for the call, e.g. ens:CreateSnapshot. */
   ramAction: string;
   accessLevel: 'read' | 'list' | 'create' | 'update' | 'delete';
+  /**
+   * The one resource the call acts on, relative to the account (`disk/<DiskId>`), read from the
+   * raw parameters for RAM's Resource matching; absent for calls on no single resource (`*`).
+   */
+  resource?: (params: ReadonlyMap<string, string>) => string | undefined;
   params: S;
   coverage: Coverage;
   /**
@@ -220,4 +225,12 @@ export function ignored(): Param<string, false> {
 
 export function pageNumber(): Param<number, false> {
   return integer(1, 1_000_000);
+}
+
+/** An operation's `resource`: the disk or snapshot named by a parameter (`disk/d-…`). */
+export function resourceNamedBy(kind: 'disk' | 'snapshot', param: string) {
+  return (params: ReadonlyMap<string, string>): string | undefined => {
+    const id = params.get(param);
+    return id ? `${kind}/${id}` : undefined;
+  };
 }

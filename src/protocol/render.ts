@@ -21,9 +21,22 @@ export function renderSuccess(
 
 export function renderError(
   format: ResponseFormat,
-  error: { requestId: string; hostId: string; code: string; message: string },
+  error: {
+    requestId: string;
+    hostId: string;
+    code: string;
+    message: string;
+    accessDeniedDetail?: Record<string, string>;
+  },
 ): Rendered {
-  const body = { RequestId: error.requestId, HostId: error.hostId, Code: error.code, Message: error.message };
+  const body: Record<string, unknown> = {
+    RequestId: error.requestId,
+    HostId: error.hostId,
+    Code: error.code,
+    Message: error.message,
+  };
+  // On a RAM denial, as the provider's gateway adds it (the V3 SDKs copy it into their error).
+  if (error.accessDeniedDetail) body.AccessDeniedDetail = error.accessDeniedDetail;
   if (format === 'JSON') return { contentType: 'application/json;charset=utf-8', body: JSON.stringify(body) };
   return { contentType: 'text/xml;charset=utf-8', body: xmlDocument('Error', body) };
 }

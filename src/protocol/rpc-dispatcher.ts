@@ -7,6 +7,7 @@ import { ApiError, apiErrorForUnexpected, missingParameter } from '../errors/cat
 import { newRequestId } from '../domain/ids.js';
 import { findVersion } from '../operations/catalog.js';
 import { BinaryReply, readInput, type Operation, type OperationContext } from '../operations/spec.js';
+import type { Authorizer } from '../domain/iam/authorizer.js';
 import { readEnvelope, type Authenticator, type Envelope } from './authenticate.js';
 import { decodeRequest, header, type DecodedRequest, type HttpRequestView } from './decode.js';
 import { renderError, renderSuccess, type ResponseFormat } from './render.js';
@@ -31,6 +32,7 @@ export type ServiceContext = Omit<OperationContext, 'caller' | 'requestId'>;
 export class RpcDispatcher {
   constructor(
     private readonly auth: Authenticator,
+    private readonly authorizer: Pick<Authorizer, 'check'>,
     private readonly services: ServiceContext,
     private readonly onUnexpected: (error: unknown, requestId: string) => void,
     /** The body limit of operations that take no raw body (the HTTP server lets larger raw bodies in). */
@@ -58,6 +60,15 @@ export class RpcDispatcher {
       if (!operation.body && http.body.length > this.bodyLimitBytes)
         throw new ApiError('InvalidParameter.Body', String(this.bodyLimitBytes));
       const caller = await this.auth.verify(req, envelope);
+      // RAM before the operation's own parameters (the reference's order): a denied caller learns
+      // nothing of what it may not call.
+      await this.authorizer.check(caller, {
+        action: operation.ramAction,
+        resource: operation.resource?.(req.params) ?? '*',
+        sourceIp: http.sourceIp,
+        secure: http.secure,
+        now: new Date(),
+      });
       const input = readInput(operation.params, req.params);
       const body = operation.body ? rawBody(operation.body, req, envelope) : Buffer.alloc(0);
       const result = await operation.handle({ ...this.services, caller, requestId }, input, body);
@@ -73,6 +84,7 @@ export class RpcDispatcher {
         hostId: hostId(http),
         code: error.code,
         message: error.message,
+        accessDeniedDetail: error.accessDeniedDetail,
       });
       return {
         status: error.status,

@@ -81,6 +81,15 @@ async function createKey(client: Client, userName?: string): Promise<Key> {
   return (await client.call('CreateAccessKey', { UserName: userName })).AccessKey as Key;
 }
 
+/** RAM users may do only what a policy allows: this one lets the user list (ens:Describe*). */
+async function mayDescribe(client: Client, userName: string): Promise<void> {
+  await client.call('AttachPolicyToUser', {
+    UserName: userName,
+    PolicyType: 'System',
+    PolicyName: 'AliyunENSReadOnlyAccess',
+  });
+}
+
 describe('RAM users', () => {
   let server: Running;
   before(async () => {
@@ -248,13 +257,26 @@ describe('RAM users', () => {
     await client.call('CreateUser', { UserName: 'before' });
     const key = await createKey(client, 'before');
     const user = popCore(withKey(server, key));
-    await user.call('DescribeEnsRegions');
     await client.call('AttachPolicyToUser', {
       UserName: 'before',
       PolicyType: 'System',
       PolicyName: 'AliyunENSFullAccess',
     });
+    await user.call('DescribeEnsRegions');
     await client.call('CreateGroup', { GroupName: 'rename-team' });
+    // Through the group: the user may create its own keys (the group's policies follow the rename too).
+    await client.call('CreatePolicy', {
+      PolicyName: 'rename-own-key',
+      PolicyDocument: JSON.stringify({
+        Version: '1',
+        Statement: [{ Effect: 'Allow', Action: 'ram:CreateAccessKey', Resource: '*' }],
+      }),
+    });
+    await client.call('AttachPolicyToGroup', {
+      GroupName: 'rename-team',
+      PolicyType: 'Custom',
+      PolicyName: 'rename-own-key',
+    });
     await client.call('AddUserToGroup', { UserName: 'before', GroupName: 'rename-team' });
 
     await client.call('UpdateUser', { UserName: 'before', NewUserName: 'after' });
@@ -381,6 +403,7 @@ describe('RAM access keys', () => {
   it('CreateAccessKey returns the secret once; the key signs v1 and V3 calls at once', async () => {
     for (const client of ramModes(server)) {
       await client.call('CreateUser', { UserName: `signer-${client.name.replace(/\W/g, '')}` });
+      await mayDescribe(client, `signer-${client.name.replace(/\W/g, '')}`);
       const created = await client.call('CreateAccessKey', {
         UserName: `signer-${client.name.replace(/\W/g, '')}`,
       });
@@ -416,6 +439,21 @@ describe('RAM access keys', () => {
   it('a RAM user without UserName creates and lists its own keys', async () => {
     const client = ram(server);
     const key = await createKey(client, 'bob');
+    // A user's own keys: allowed by a policy on the key actions.
+    await client.call('CreatePolicy', {
+      PolicyName: 'own-keys',
+      PolicyDocument: JSON.stringify({
+        Version: '1',
+        Statement: [
+          { Effect: 'Allow', Action: ['ram:CreateAccessKey', 'ram:ListAccessKeys'], Resource: '*' },
+        ],
+      }),
+    });
+    await client.call('AttachPolicyToUser', {
+      UserName: 'bob',
+      PolicyType: 'Custom',
+      PolicyName: 'own-keys',
+    });
     const bob = plain(popCore(withKey(server, key), RAM));
     const own = await createKey(bob);
     const listed = (await bob.call('ListAccessKeys')).AccessKeys as { AccessKey: { AccessKeyId: string }[] };
@@ -436,6 +474,7 @@ describe('RAM access keys', () => {
   it('an Inactive key is refused on the very next request, Active again works; a deleted key is not found', async () => {
     const client = ram(server);
     await client.call('CreateUser', { UserName: 'carol' });
+    await mayDescribe(client, 'carol');
     const key = await createKey(client, 'carol');
     for (const user of [popCore(withKey(server, key)), openApi(withKey(server, key))]) {
       await user.call('DescribeEnsRegions'); // now in the authenticator's cache
@@ -1214,6 +1253,7 @@ describe('AccessKeySecrets at rest', () => {
     const running = await server.start();
     const client = ram(running);
     await client.call('CreateUser', { UserName: 'holder' });
+    await mayDescribe(client, 'holder');
     const key = await createKey(client, 'holder');
     await popCore(withKey(running, key)).call('DescribeEnsRegions');
     for (const secret of [key.AccessKeySecret, TEST_KEY.secret]) {
@@ -1235,6 +1275,7 @@ describe('AccessKeySecrets at rest', () => {
       const operatorKey = Buffer.alloc(32, 7);
       const first = await other.start({ ENSNAP_SECRET_KEY: operatorKey.toString('hex') });
       await ram(first).call('CreateUser', { UserName: 'holder' });
+      await mayDescribe(ram(first), 'holder');
       const key = await createKey(ram(first), 'holder');
       await assert.rejects(
         other.start({ ENSNAP_SECRET_KEY: Buffer.alloc(32, 8).toString('base64') }),

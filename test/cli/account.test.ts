@@ -160,7 +160,11 @@ describe('ensnap account', () => {
     ]) {
       const r = await ensnap(args, other).done;
       assert.equal(r.code, 1, args.join(' '));
-      assert.equal(r.stderr, 'ensnap: NoPermission: Permission denied.\n', args.join(' '));
+      assert.equal(
+        r.stderr,
+        "ensnap: NoPermission: Permission denied. Only the operator's root AccessKey may call this action.\n",
+        args.join(' '),
+      );
       assert.equal(r.stdout, '');
     }
   });

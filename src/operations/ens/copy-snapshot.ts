@@ -1,11 +1,12 @@
 import { isValidDescription, isValidSnapshotName } from './rules.js';
-import { defineOperation, idList, ignored, required, string } from '../spec.js';
+import { defineOperation, idList, ignored, required, resourceNamedBy, string } from '../spec.js';
 
 export default defineOperation({
   version: '2017-11-10',
   action: 'CopySnapshot',
   ramAction: 'ens:CopySnapshot',
   accessLevel: 'create',
+  resource: resourceNamedBy('snapshot', 'SnapshotId'),
   params: {
     SnapshotId: required(string()),
     DestinationRegionIds: required(idList(100, false)),

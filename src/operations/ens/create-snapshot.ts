@@ -1,11 +1,12 @@
 import { isValidDescription, isValidSnapshotName } from './rules.js';
-import { defineOperation, ignored, required, string } from '../spec.js';
+import { defineOperation, ignored, required, resourceNamedBy, string } from '../spec.js';
 
 export default defineOperation({
   version: '2017-11-10',
   action: 'CreateSnapshot',
   ramAction: 'ens:CreateSnapshot',
   accessLevel: 'create',
+  resource: resourceNamedBy('disk', 'DiskId'),
   params: {
     DiskId: required(string()),
     EnsRegionId: required(string()),

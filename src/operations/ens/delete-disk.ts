@@ -1,10 +1,11 @@
-import { defineOperation, required, string } from '../spec.js';
+import { defineOperation, required, resourceNamedBy, string } from '../spec.js';
 
 export default defineOperation({
   version: '2017-11-10',
   action: 'DeleteDisk',
   ramAction: 'ens:DeleteDisk',
   accessLevel: 'delete',
+  resource: resourceNamedBy('disk', 'DiskId'),
   params: { DiskId: required(string()) },
   coverage: { status: 'complete' },
   async handle(ctx, input) {

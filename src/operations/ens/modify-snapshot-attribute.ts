@@ -1,11 +1,12 @@
 import { isValidDescription, isValidNewSnapshotName } from './rules.js';
-import { defineOperation, required, string } from '../spec.js';
+import { defineOperation, required, resourceNamedBy, string } from '../spec.js';
 
 export default defineOperation({
   version: '2017-11-10',
   action: 'ModifySnapshotAttribute',
   ramAction: 'ens:ModifySnapshotAttribute',
   accessLevel: 'update',
+  resource: resourceNamedBy('snapshot', 'SnapshotId'),
   params: {
     SnapshotId: required(string()),
     SnapshotName: string(isValidNewSnapshotName),

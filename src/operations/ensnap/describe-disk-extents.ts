@@ -1,4 +1,4 @@
-import { defineOperation, integer, required, string } from '../spec.js';
+import { defineOperation, integer, required, resourceNamedBy, string } from '../spec.js';
 import { renderExtents } from './extents.js';
 import { ENSNAP_VERSION, OFFSET_MAX } from './version.js';
 
@@ -7,6 +7,7 @@ export default defineOperation({
   action: 'DescribeDiskExtents',
   ramAction: 'ensnap:DescribeDiskExtents',
   accessLevel: 'read',
+  resource: resourceNamedBy('disk', 'DiskId'),
   params: { DiskId: required(string()), Offset: integer(0, OFFSET_MAX) },
   coverage: { status: 'complete' },
   async handle(ctx, input) {

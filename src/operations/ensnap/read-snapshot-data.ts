@@ -1,5 +1,5 @@
 import { DATA_MAX_BYTES } from '../../domain/disk-data.js';
-import { BinaryReply, defineOperation, integer, required, string } from '../spec.js';
+import { BinaryReply, defineOperation, integer, required, resourceNamedBy, string } from '../spec.js';
 import { ENSNAP_VERSION, OFFSET_MAX } from './version.js';
 
 export default defineOperation({
@@ -7,6 +7,7 @@ export default defineOperation({
   action: 'ReadSnapshotData',
   ramAction: 'ensnap:ReadSnapshotData',
   accessLevel: 'read',
+  resource: resourceNamedBy('snapshot', 'SnapshotId'),
   params: {
     SnapshotId: required(string()),
     Offset: required(integer(0, OFFSET_MAX)),

@@ -1,5 +1,5 @@
 import { DATA_MAX_BYTES } from '../../domain/disk-data.js';
-import { defineOperation, integer, required, string } from '../spec.js';
+import { defineOperation, integer, required, resourceNamedBy, string } from '../spec.js';
 import { ENSNAP_VERSION, OFFSET_MAX } from './version.js';
 
 export default defineOperation({
@@ -7,6 +7,7 @@ export default defineOperation({
   action: 'WriteDiskData',
   ramAction: 'ensnap:WriteDiskData',
   accessLevel: 'update',
+  resource: resourceNamedBy('disk', 'DiskId'),
   params: {
     DiskId: required(string()),
     Offset: required(integer(0, OFFSET_MAX)),
