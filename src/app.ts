@@ -5,8 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
+import { AccountService } from './domain/accounts.js';
+import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
+import { IamService } from './domain/iam/iam-service.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
 import type { AccessKey } from './domain/model.js';
 import { RegionCatalog } from './domain/region-catalog.js';
@@ -43,16 +46,25 @@ function defaultLogger(config: Config): Logger {
 export async function createEnsnap(config: Config, log: Logger = defaultLogger(config)): Promise<Ensnap> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
-  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), { writerThread: true });
-  await repo.upsertAccessKey(
-    {
-      accessKeyId: root.accessKeyId,
-      secret: root.accessKeySecret,
-      accountId: ROOT_ACCOUNT_ID,
-      status: 'Active',
-    },
-    'root',
-  );
+  const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), {
+    secretKey: resolveSecretKey(config.dataDir, config.secretKey),
+    writerThread: true,
+  });
+  try {
+    await repo.replaceRootAccessKeys(
+      {
+        accessKeyId: root.accessKeyId,
+        secret: root.accessKeySecret,
+        accountId: ROOT_ACCOUNT_ID,
+        status: 'Active',
+      },
+      'root',
+    );
+  } catch (error) {
+    // e.g. the configured key is another account's: stop the writer thread, or the process stays.
+    await repo.close();
+    throw error;
+  }
 
   const engine = new BlockStore({
     dataDir: config.dataDir,
@@ -76,17 +88,24 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
   );
   const waker = { wake: () => jobs.wake() };
 
-  // Access keys are read on every request and, for now, never change while the service runs (the
-  // root key is written at start): cache the ones found. Key management must clear this cache.
+  // Access keys are read on every request: the ones found are cached. Whatever deletes or changes
+  // a key calls `forget`; a lookup that was under way meanwhile does not cache what it read, as it
+  // may have read the key just before the change.
   const keyCache = new Map<string, AccessKey>();
+  let keyChanges = 0;
   const keys = {
     async find(id: string) {
       let key = keyCache.get(id);
       if (key === undefined) {
+        const changesBefore = keyChanges;
         key = await repo.findAccessKey(id);
-        if (key !== undefined) keyCache.set(id, key);
+        if (key !== undefined && changesBefore === keyChanges) keyCache.set(id, key);
       }
       return key;
+    },
+    forget(ids: readonly string[]) {
+      keyChanges++;
+      for (const id of ids) keyCache.delete(id);
     },
   };
 
@@ -100,6 +119,8 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       diskData: new DiskDataService(repo, engine, ROOT_ACCOUNT_ID, (error, resource) =>
         log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
       ),
+      accounts: new AccountService(repo, ROOT_ACCOUNT_ID, (ids) => keys.forget(ids)),
+      iam: new IamService(repo, (ids) => keys.forget(ids)),
     },
     (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
     config.bodyLimitBytes,

@@ -28,22 +28,51 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): EnsnapClien
   }
 }
 
+/** A command's options: each a string value (`--name value`) or a flag (`--json`). */
+export type OptionKinds = Record<string, 'string' | 'boolean'>;
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/**
+ * The command's positional arguments (exactly `names`) and options, or its usage on --help
+ * (returns undefined after printing it). A flag not given is false; a string option, undefined.
+ */
+export function parseCommand(
+  argv: string[],
+  names: string[],
+  options: OptionKinds,
+  usage: string,
+): { args: string[]; options: OptionValues } | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage);
+    return undefined;
+  }
+  let parsed: { positionals: string[]; values: OptionValues };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.entries(options).map(([name, type]) => [name, { type }])),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.positionals.length !== names.length)
+    throw new UsageError(
+      names.length === 0
+        ? 'expected no arguments (see --help)'
+        : `expected ${names.map((n) => `<${n}>`).join(' ')} (see --help)`,
+    );
+  const values: OptionValues = {};
+  for (const [name, type] of Object.entries(options))
+    values[name] = type === 'boolean' ? parsed.values[name] === true : parsed.values[name];
+  return { args: parsed.positionals, options: values };
+}
+
 /**
  * The command's positional arguments (exactly `names`), or its usage on --help (returns
  * undefined after printing it).
  */
 export function positionals(argv: string[], names: string[], usage: string): string[] | undefined {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(usage);
-    return undefined;
-  }
-  let parsed: string[];
-  try {
-    parsed = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true }).positionals;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (parsed.length !== names.length)
-    throw new UsageError(`expected ${names.map((n) => `<${n}>`).join(' ')} (see --help)`);
-  return parsed;
+  return parseCommand(argv, names, {}, usage)?.args;
 }

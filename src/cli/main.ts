@@ -4,8 +4,10 @@
 // over the data directory.
 import { ConfigError } from '../config/config.js';
 import { EnsnapError } from '../client/ensnap-client.js';
+import { accountCommand } from './account.js';
 import { diskCommand } from './disk.js';
 import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
+import { iamCommand } from './iam.js';
 import { serve } from './serve.js';
 import { snapshotCommand } from './snapshot.js';
 import { verifyCommand } from './verify.js';
@@ -18,6 +20,8 @@ commands:
   disk export <DiskId> <file>              save a disk's content to a sparse file
   snapshot export <SnapshotId> <file>      save a snapshot's content to a sparse file
   verify                                   check every stored block and snapshot manifest
+  account create|list|delete|keys …        the deployment's accounts (operator only)
+  iam user|key|policy|group …              RAM users, AccessKeys, policies, groups of an account
 
 \`ensnap <command> --help\` documents each. Every command but serve talks to a running server:
 ${CLIENT_ENVIRONMENT}`;
@@ -27,6 +31,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   disk: diskCommand,
   snapshot: snapshotCommand,
   verify: verifyCommand,
+  account: accountCommand,
+  iam: iamCommand,
 };
 
 async function main(): Promise<void> {

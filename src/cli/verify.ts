@@ -5,7 +5,8 @@ import { humanBytes, humanDuration } from './progress.js';
 export const VERIFY_USAGE = `usage: ensnap verify
 
 Asks the server to re-read and re-hash every stored chunk and to check every snapshot's
-manifest (root account only). Prints each problem with the snapshots it affects.
+manifest (the operator only: the root key of account 1000000000000001). Prints each problem
+with the snapshots it affects.
 Exit status: 0 clean, 1 problems found (or the request failed), 2 usage or configuration error.
 
 ${CLIENT_ENVIRONMENT}`;

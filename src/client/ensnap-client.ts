@@ -1,6 +1,7 @@
-// A client of a running ensnap: the data plane (ensnap's API version 2026-11-01) and any ENS
-// action, signed with V3 (ACS3-HMAC-SHA256) by the project's own signer, over node:http with a
-// keep-alive agent. No retries: an error surfaces with the catalog's code and message.
+// A client of a running ensnap: the data plane (ensnap's API version 2026-11-01) and any action of
+// any version (ENS, ensnap's accounts, RAM), signed with V3 (ACS3-HMAC-SHA256) by the project's own
+// signer, over node:http with a keep-alive agent. No retries: an error surfaces with the catalog's
+// code and message.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -9,6 +10,7 @@ import { hashHex, v3Authorization } from '../protocol/signature-v3.js';
 
 export const DATA_VERSION = '2026-11-01';
 export const ENS_VERSION = '2017-11-10';
+export const RAM_VERSION = '2015-05-01';
 /** The largest read or write the server takes in one request. */
 export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
@@ -62,6 +64,21 @@ export class EnsnapError extends Error {
 
 type Params = Record<string, string | number | boolean | undefined>;
 
+const FORM = 'application/x-www-form-urlencoded';
+
+/** A request body and its Content-Type. */
+interface Body {
+  type: string;
+  bytes: Buffer;
+}
+
+/** The parameters that have a value, as strings. */
+function toStrings(params: Params): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) out.set(k, String(v));
+  return out;
+}
+
 interface Answer {
   status: number;
   contentType: string;
@@ -88,9 +105,13 @@ export class EnsnapClient {
     this.agent.destroy();
   }
 
-  /** Any action (ENS by default): parameters in the query, the JSON answer's fields. */
+  /**
+   * Any action of any version (ENS by default): parameters in a form body (no length limit of a
+   * URL, e.g. for a policy document), the JSON answer's fields.
+   */
   async call(action: string, params: Params = {}, version = ENS_VERSION): Promise<Record<string, unknown>> {
-    const answer = await this.request(action, version, params);
+    const form = Buffer.from(canonicalQuery(toStrings(params)));
+    const answer = await this.request(action, version, {}, { type: FORM, bytes: form });
     return this.json(answer);
   }
 
@@ -103,7 +124,7 @@ export class EnsnapClient {
           'WriteDiskData',
           DATA_VERSION,
           { DiskId: diskId, Offset: offset + at },
-          buffer.subarray(at, at + length),
+          { type: 'application/octet-stream', bytes: buffer.subarray(at, at + length) },
         ),
       );
     });
@@ -125,7 +146,7 @@ export class EnsnapClient {
     return this.extents('DescribeSnapshotExtents', { SnapshotId: snapshotId });
   }
 
-  /** The engine's integrity check of the whole store (root account only). */
+  /** The engine's integrity check of the whole store (the operator only). */
   async verify(): Promise<VerifyResult> {
     const r = await this.call('VerifyStorage', {}, DATA_VERSION);
     const problems = (r.Problems ?? []) as { What: string; SnapshotIds?: string[] }[];
@@ -209,10 +230,9 @@ export class EnsnapClient {
     );
   }
 
-  private request(action: string, version: string, params: Params, body?: Buffer): Promise<Answer> {
-    const query = new Map<string, string>();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
-    const payload = body ?? Buffer.alloc(0);
+  private request(action: string, version: string, params: Params, body?: Body): Promise<Answer> {
+    const query = toStrings(params);
+    const payload = body?.bytes ?? Buffer.alloc(0);
     const payloadHash = hashHex('ACS3-HMAC-SHA256', payload);
     const headers: Record<string, string> = {
       host: this.url.host,
@@ -222,7 +242,7 @@ export class EnsnapClient {
       'x-acs-signature-nonce': randomBytes(16).toString('hex'),
       'x-acs-content-sha256': payloadHash,
     };
-    if (body) headers['content-type'] = 'application/octet-stream';
+    if (body) headers['content-type'] = body.type;
     const authorization = v3Authorization({
       algorithm: 'ACS3-HMAC-SHA256',
       method: 'POST',

@@ -2,6 +2,7 @@
 // defaults. A bad value stops the process with a message that says what to fix.
 import { DEFAULT_REGION_IDS } from '../domain/regions.js';
 import type { IdProfile } from '../domain/ids.js';
+import { parseSecretKey } from './secret-key.js';
 
 export interface Config {
   host: string;
@@ -9,6 +10,8 @@ export interface Config {
   dataDir: string;
   rootAccessKeyId?: string;
   rootAccessKeySecret?: string;
+  /** Seals AccessKeySecrets in the database; unset: the key in `secret.key` (generated once). */
+  secretKey?: Buffer;
   regions: string[];
   profile: IdProfile;
   logLevel: string;
@@ -25,12 +28,23 @@ export const SETTINGS = [
   ['--host', 'ENSNAP_HOST', '127.0.0.1', 'address to listen on'],
   ['--port', 'ENSNAP_PORT', '8080', 'TCP port (0 picks a free one)'],
   ['--data-dir', 'ENSNAP_DATA_DIR', './data', 'data directory: database, credentials'],
-  ['--root-access-key-id', 'ENSNAP_ROOT_ACCESS_KEY_ID', '(generated)', "root account's AccessKeyId"],
+  [
+    '--root-access-key-id',
+    'ENSNAP_ROOT_ACCESS_KEY_ID',
+    '(generated)',
+    "the operator's AccessKeyId (root of account 1000000000000001; replaces the previous)",
+  ],
   [
     '--root-access-key-secret',
     'ENSNAP_ROOT_ACCESS_KEY_SECRET',
     '(generated)',
-    "root account's AccessKeySecret",
+    "the operator's AccessKeySecret",
+  ],
+  [
+    '--secret-key',
+    'ENSNAP_SECRET_KEY',
+    '(generated: secret.key)',
+    'key sealing AccessKeySecrets in the database: 32 bytes, base64 or hex',
   ],
   ['--regions', 'ENSNAP_REGIONS', 'ten edge nodes', 'comma-separated EnsRegionIds served'],
   ['--profile', 'ENSNAP_PROFILE', 'seed', 'seed (SnapShotId string, s- ids) or current (array, sp- ids)'],
@@ -75,6 +89,13 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
   if ((rootAccessKeyId === undefined) !== (rootAccessKeySecret === undefined)) {
     throw new ConfigError('set both ENSNAP_ROOT_ACCESS_KEY_ID and ENSNAP_ROOT_ACCESS_KEY_SECRET, or neither');
   }
+  const secretKeyText = get('--secret-key');
+  const secretKey = secretKeyText === undefined ? undefined : parseSecretKey(secretKeyText);
+  if (secretKeyText !== undefined && secretKey === undefined) {
+    throw new ConfigError(
+      '--secret-key (ENSNAP_SECRET_KEY) must be 32 bytes as 64 hex digits or base64, e.g. `openssl rand -base64 32`',
+    );
+  }
   const regions = (get('--regions') ?? DEFAULT_REGION_IDS.join(','))
     .split(',')
     .map((r) => r.trim())
@@ -89,6 +110,7 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
     dataDir: get('--data-dir') ?? './data',
     rootAccessKeyId,
     rootAccessKeySecret,
+    secretKey,
     regions,
     profile,
     logLevel: get('--log-level') ?? 'info',

@@ -1,8 +1,10 @@
-// The root account's access key: from the configuration, or generated on first start and kept in
-// the data directory, readable by its owner only (written to a temp file, fsynced, renamed).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+// The operator's access key (the root of the first account): from the configuration, or generated
+// on first start and kept in the data directory, readable by its owner only (written to a temp
+// file, fsynced, renamed).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { newAccessKeyId, newAccessKeySecret } from '../domain/ids.js';
+import { writePrivateFile } from './private-file.js';
 
 export const ROOT_ACCOUNT_ID = '1000000000000001';
 export const CREDENTIALS_FILE = 'root-credentials.json';
@@ -14,9 +16,6 @@ export interface RootCredentials {
   generated: boolean;
   file?: string;
 }
-
-const token = (bytes: number) =>
-  randomBytes(bytes).toString('base64url').replace(/[-_]/g, '').slice(0, bytes);
 
 export function resolveRootCredentials(dataDir: string, id?: string, secret?: string): RootCredentials {
   if (id !== undefined && secret !== undefined)
@@ -39,28 +38,11 @@ export function resolveRootCredentials(dataDir: string, id?: string, secret?: st
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const created = { accessKeyId: 'LTAI' + token(20), accessKeySecret: token(30) };
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(
-      fd,
-      JSON.stringify(
-        { AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret },
-        null,
-        2,
-      ) + '\n',
-    );
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(dataDir, 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  const created = { accessKeyId: newAccessKeyId(), accessKeySecret: newAccessKeySecret() };
+  writePrivateFile(
+    file,
+    JSON.stringify({ AccessKeyId: created.accessKeyId, AccessKeySecret: created.accessKeySecret }, null, 2) +
+      '\n',
+  );
   return { ...created, generated: true, file };
 }

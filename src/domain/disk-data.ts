@@ -4,7 +4,7 @@
 // own disk or snapshot (exists, status, range) before the engine sees it, and the engine's refusals
 // become catalog errors: a client's mistake changes nothing, damaged data is never served.
 import { ApiError, type ErrorKey } from '../errors/catalog.js';
-import type { Caller } from './caller.js';
+import { isOperator, type Caller } from './caller.js';
 import {
   EngineConflict,
   EngineDataUnreadable,
@@ -34,7 +34,7 @@ export class DiskDataService {
   constructor(
     private readonly repo: MetadataRepository,
     private readonly engine: BlockEngine,
-    private readonly rootAccountId: string,
+    private readonly operatorAccountId: string,
     /** Told of every damaged object a request ran into (the client gets StoredDataDamaged). */
     private readonly onDamage: (error: Error, resource: string) => void = () => undefined,
   ) {}
@@ -86,9 +86,9 @@ export class DiskDataService {
     return page(sizeBytes, all, from);
   }
 
-  /** Re-hashes every stored chunk and checks every manifest: the whole store, so the root account only. */
+  /** Re-hashes every stored chunk and checks every manifest: the whole store, so the operator only. */
   async verify(caller: Caller): Promise<VerifyReport> {
-    if (caller.accountId !== this.rootAccountId) throw new ApiError('NoPermission');
+    if (!isOperator(caller, this.operatorAccountId)) throw new ApiError('NoPermission');
     return this.engine.verify();
   }
 

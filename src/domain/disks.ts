@@ -72,7 +72,11 @@ export class DiskService {
       if (error instanceof EngineDataUnreadable) throw new ApiError('StoredDataDamaged');
       throw error;
     }
-    await this.repo.insertDisk(disk);
+    if (!(await this.repo.insertDisk(disk))) {
+      // The operator deleted the account (and with it the caller's key) while this ran.
+      await this.engine.deleteVolume(disk.id);
+      throw new ApiError('InvalidAccessKeyId.NotFound');
+    }
     return { diskId: disk.id };
   }
 

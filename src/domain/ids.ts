@@ -1,8 +1,12 @@
 // Resource identifiers in the forms the reference gives: d-<25>, s-<20> (seed) or sp-<24>
-// (current SDKs), 15-digit order ids, upper-case UUID request ids.
+// (current SDKs), 15-digit order ids, upper-case UUID request ids; for RAM, 16-digit user ids,
+// g-<16> group ids; AccessKeys as the cloud's long-term ones look (LTAI + 20 letters and digits,
+// a 30-character secret).
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const MIXED_CASE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const DIGITS = '0123456789';
 
 // CSPRNG bytes are drawn 4 KiB at a time and each is used once: one randomBytes call for about
 // 150 ids instead of one per id.
@@ -17,12 +21,14 @@ function randomByte(): number {
   return entropy[entropyUsed++] as number;
 }
 
-function randomSuffix(length: number): string {
-  // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+/** `length` characters of `alphabet`, each equally likely. */
+function randomSuffix(length: number, alphabet = ALPHABET): string {
+  // Rejection sampling: bytes past the largest multiple of the alphabet's size are skipped.
+  const limit = 256 - (256 % alphabet.length);
   let out = '';
   while (out.length < length) {
     const byte = randomByte();
-    if (byte < 252) out += ALPHABET[byte % 36];
+    if (byte < limit) out += alphabet[byte % alphabet.length];
   }
   return out;
 }
@@ -41,6 +47,13 @@ export const newSnapshotId = (profile: IdProfile, nowMs: number = Date.now()): s
     ? 's-' + timePrefix(nowMs) + randomSuffix(12)
     : 'sp-' + timePrefix(nowMs) + randomSuffix(16);
 export const newRequestId = (): string => randomUUID().toUpperCase();
+
+/** 16 digits, not starting with 0 (RAM's UserId looks like `122748924538****`). */
+export const newUserId = (): string => randomSuffix(1, DIGITS.slice(1)) + randomSuffix(15, DIGITS);
+export const newGroupId = (): string => 'g-' + randomSuffix(16, MIXED_CASE);
+export const newAccessKeyId = (): string => 'LTAI' + randomSuffix(20, MIXED_CASE);
+/** 30 characters of 62: about 178 bits. */
+export const newAccessKeySecret = (): string => randomSuffix(30, MIXED_CASE);
 
 let lastOrderMs = 0;
 let orderSeq = 0;

@@ -74,6 +74,22 @@ export interface AccessKey {
   userName?: string;
 }
 
+export interface Account {
+  /** 16 digits; the first account, 1000000000000001, is the operator's. */
+  id: string;
+  name: string;
+  createdMs: number;
+}
+
+/** An account as the operator lists it, with what it holds. */
+export interface AccountSummary extends Account {
+  /** Its root AccessKeys (RAM users' keys are not counted). */
+  accessKeyCount: number;
+  diskCount: number;
+  snapshotCount: number;
+}
+
+/** An access key as a listing shows it: never its secret. */
 export interface Page {
   pageNumber: number;
   pageSize: number;

@@ -2,6 +2,8 @@
 // block engine. The domain sees only these interfaces; storage/ implements them.
 import type {
   AccessKey,
+  Account,
+  AccountSummary,
   Disk,
   DiskFilter,
   Job,
@@ -12,11 +14,30 @@ import type {
   Snapshot,
   SnapshotFilter,
 } from './model.js';
+import type {
+  AccessKeyInfo,
+  AccessKeyStatus,
+  Attachment,
+  CustomPolicy,
+  Membership,
+  PolicyEntities,
+  PolicyRef,
+  PolicyType,
+  PolicyVersion,
+  RamGroup,
+  RamUser,
+} from './iam/model.js';
 
 /** Written (with the id of its snapshot.create job), or why not. */
 export type CreateSnapshotOutcome =
   { jobId: number } | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
+/** Deleted (with the ids of the access keys deleted with it), or why not. */
+export type DeleteAccountOutcome =
+  { accessKeyIds: string[] } | 'not-found' | { disks: number; snapshots: number };
+/** Written (as listings show it), or why not. */
+export type CreateRootKeyOutcome = AccessKeyInfo | 'account-not-found' | 'limit-reached';
+export type DeleteRootKeyOutcome = 'ok' | 'account-not-found' | 'key-not-found';
 
 /** What a finished job changes besides itself: written with its completion, atomically. */
 export type JobEffect =
@@ -24,15 +45,170 @@ export type JobEffect =
   | { type: 'snapshot-removed'; accountId: string; snapshotId: string }
   | { type: 'disk-removed'; accountId: string; diskId: string };
 
-/** All persistent metadata. Every method is atomic; every query is scoped by account. */
+// RAM writes: done, or why not (each condition checked inside the write's transaction).
+export type UpdateUserOutcome = RamUser | 'not-found' | 'name-taken';
+export type DeleteUserOutcome = 'ok' | 'not-found' | 'has-access-keys' | 'has-policies' | 'in-groups';
+export type CreateAccessKeyOutcome = 'ok' | 'user-not-found' | 'limit-exceeded';
+export type KeyChangeOutcome = 'ok' | 'user-not-found' | 'key-not-found';
+export type DeleteGroupOutcome = 'ok' | 'not-found' | 'has-users' | 'has-policies';
+export type MembershipOutcome = 'ok' | 'user-not-found' | 'group-not-found' | 'already-member' | 'not-member';
+export type CreatePolicyVersionOutcome = PolicyVersion | 'not-found' | 'limit-exceeded';
+export type SetDefaultVersionOutcome = 'ok' | 'policy-not-found' | 'version-not-found';
+export type DeletePolicyOutcome = 'ok' | 'not-found' | 'attached-to-users' | 'attached-to-groups';
+export type AttachOutcome =
+  'ok' | 'holder-not-found' | 'policy-not-found' | 'already-attached' | 'limit-exceeded';
+export type DetachOutcome = 'ok' | 'holder-not-found' | 'policy-not-found' | 'not-attached';
+
+/** A user's attributes to change (absent: unchanged). */
+export interface UserChange {
+  userName?: string;
+  displayName?: string;
+  mobilePhone?: string;
+  email?: string;
+  comments?: string;
+}
+
+/** What policies are attached to. */
+export interface PolicyHolder {
+  kind: 'user' | 'group';
+  name: string;
+}
+
+/**
+ * All persistent metadata. Every method is atomic; every query of resources is scoped by account
+ * (the account methods are the operator's, who sees every account).
+ */
 export interface MetadataRepository {
   /** Makes everything queued durable, then closes. */
   close(): Promise<void>;
 
+  /** An account's root key (no user name), written with its account row at start. */
   upsertAccessKey(key: AccessKey, accountName: string): Promise<void>;
+  /** The key with its secret in plain text (it is stored sealed), for the authenticator. */
   findAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
 
-  insertDisk(disk: Disk): Promise<void>;
+  /**
+   * The account's root keys become just this one (the account is created if new): the operator's
+   * key, as configured. Throws if the id is another account's key.
+   */
+  replaceRootAccessKeys(key: AccessKey, accountName: string): Promise<void>;
+  /** A new account (ids count up from the operator's) and its first root key, together. */
+  createAccount(name: string, rootKey: { accessKeyId: string; secret: string }): Promise<Account>;
+  /** Accounts not deleted, oldest first, with what each holds. */
+  listAccounts(filter: { accountId?: string }, page: Page): Promise<PageOf<AccountSummary>>;
+  /**
+   * Refused while the account holds disks or snapshots (in any status); otherwise its access keys
+   * are deleted and the account is marked deleted (kept, so its id is never given out again).
+   */
+  deleteAccount(accountId: string): Promise<DeleteAccountOutcome>;
+  /** The account's root keys, oldest first; undefined if there is no such account. */
+  listRootAccessKeys(accountId: string): Promise<AccessKeyInfo[] | undefined>;
+  /** A further root key, unless the account has `limit` already. */
+  createRootAccessKey(key: AccessKey, limit: number): Promise<CreateRootKeyOutcome>;
+  deleteRootAccessKey(accountId: string, accessKeyId: string): Promise<DeleteRootKeyOutcome>;
+
+  // --- RAM (every write changes the account's iamGeneration) ---
+
+  /**
+   * A new key of a RAM user, or of the account's root without `userName`; refused when the owner
+   * already has `maxPerOwner` keys.
+   */
+  createAccessKey(key: AccessKey, createdMs: number, maxPerOwner: number): Promise<CreateAccessKeyOutcome>;
+  /** The keys of a RAM user, or the account's root keys without `userName`, oldest first. */
+  listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyInfo[]>;
+  setAccessKeyStatus(
+    accountId: string,
+    userName: string | undefined,
+    accessKeyId: string,
+    status: AccessKeyStatus,
+  ): Promise<KeyChangeOutcome>;
+  deleteAccessKey(
+    accountId: string,
+    userName: string | undefined,
+    accessKeyId: string,
+  ): Promise<KeyChangeOutcome>;
+
+  createUser(user: RamUser): Promise<'ok' | 'exists'>;
+  getUser(accountId: string, userName: string): Promise<RamUser | undefined>;
+  /** Up to `limit` users by name, after `afterName` if given. */
+  listUsers(accountId: string, afterName: string | undefined, limit: number): Promise<RamUser[]>;
+  /** A new name carries the user's keys, groups and policies along. */
+  updateUser(
+    accountId: string,
+    userName: string,
+    change: UserChange,
+    nowMs: number,
+  ): Promise<UpdateUserOutcome>;
+  /** Refused while the user has access keys, policies or groups. */
+  deleteUser(accountId: string, userName: string): Promise<DeleteUserOutcome>;
+
+  createGroup(group: RamGroup): Promise<'ok' | 'exists'>;
+  listGroups(accountId: string, afterName: string | undefined, limit: number): Promise<RamGroup[]>;
+  /** Refused while the group has members or policies. */
+  deleteGroup(accountId: string, groupName: string): Promise<DeleteGroupOutcome>;
+  /** Refused when the user is in `maxGroupsPerUser` groups already. */
+  addUserToGroup(
+    accountId: string,
+    groupName: string,
+    userName: string,
+    nowMs: number,
+    maxGroupsPerUser: number,
+  ): Promise<MembershipOutcome | 'limit-exceeded'>;
+  removeUserFromGroup(accountId: string, groupName: string, userName: string): Promise<MembershipOutcome>;
+  listGroupsForUser(accountId: string, userName: string): Promise<Membership[]>;
+
+  /** The policy and its first version (its default), together. */
+  createPolicy(policy: CustomPolicy, document: string): Promise<'ok' | 'exists'>;
+  getPolicy(accountId: string, policyName: string): Promise<CustomPolicy | undefined>;
+  listPolicies(accountId: string, afterName: string | undefined, limit: number): Promise<CustomPolicy[]>;
+  /** Refused while attached, unless `cascade` (then detached from every user and group first). */
+  deletePolicy(accountId: string, policyName: string, cascade: boolean): Promise<DeletePolicyOutcome>;
+  /**
+   * Numbered after the newest version. At `maxVersions` the oldest non-default version makes
+   * room if `rotate`, else the limit refuses.
+   */
+  createPolicyVersion(
+    accountId: string,
+    policyName: string,
+    document: string,
+    options: { setAsDefault: boolean; rotate: boolean; maxVersions: number; nowMs: number },
+  ): Promise<CreatePolicyVersionOutcome>;
+  setDefaultPolicyVersion(
+    accountId: string,
+    policyName: string,
+    version: number,
+    nowMs: number,
+  ): Promise<SetDefaultVersionOutcome>;
+  listPolicyVersions(accountId: string, policyName: string): Promise<PolicyVersion[]>;
+
+  /** A Custom policy must exist; refused when the holder has `maxPerType` policies of its type. */
+  attachPolicy(
+    accountId: string,
+    holder: PolicyHolder,
+    policy: PolicyRef,
+    nowMs: number,
+    maxPerType: number,
+  ): Promise<AttachOutcome>;
+  detachPolicy(accountId: string, holder: PolicyHolder, policy: PolicyRef): Promise<DetachOutcome>;
+  /** The policies attached directly to a user or group. */
+  listAttachments(accountId: string, holder: PolicyHolder): Promise<Attachment[]>;
+  /** How many users and groups a policy is attached to. */
+  countAttachments(accountId: string, policy: PolicyRef): Promise<number>;
+  listPolicyEntities(accountId: string, policy: PolicyRef): Promise<PolicyEntities>;
+
+  /**
+   * For the authorizer: every policy attached to the user directly or through any of its groups,
+   * with the default version's document for Custom ones (System ones are built in).
+   */
+  policiesForUser(
+    accountId: string,
+    userName: string,
+  ): Promise<{ type: PolicyType; name: string; document?: string }[]>;
+  /** Changes with every RAM write of the account (users, keys, groups, policies, attachments). */
+  iamGeneration(accountId: string): Promise<number>;
+
+  /** False (nothing written) if the disk's account was deleted meanwhile. */
+  insertDisk(disk: Disk): Promise<boolean>;
   getDisk(accountId: string, diskId: string): Promise<Disk | undefined>;
   listDisks(accountId: string, filter: DiskFilter, page: Page): Promise<PageOf<Disk>>;
   /** Available → Deleting and a disk.delete job, atomically. */
@@ -46,8 +222,11 @@ export interface MetadataRepository {
    * snapshot (status creating), its order and its snapshot.create job are written together.
    */
   createSnapshot(snapshot: Snapshot, order: Order): Promise<CreateSnapshotOutcome>;
-  /** CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void>;
+  /**
+   * CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. False
+   * (nothing written) if their account was deleted meanwhile.
+   */
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean>;
   getSnapshot(accountId: string, snapshotId: string): Promise<Snapshot | undefined>;
   listSnapshots(accountId: string, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>>;
   updateSnapshotAttributes(

@@ -118,7 +118,8 @@ export class SnapshotService {
       };
       return { snapshot, order };
     });
-    await this.repo.createSnapshotCopies(copies);
+    // False: the operator deleted the account (and with it the caller's key) while this ran.
+    if (!(await this.repo.createSnapshotCopies(copies))) throw new ApiError('InvalidAccessKeyId.NotFound');
     this.jobs.wake();
     return copies.map(({ snapshot }) => ({ regionId: snapshot.regionId, snapshotId: snapshot.id }));
   }

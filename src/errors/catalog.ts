@@ -116,16 +116,137 @@ export const ERROR_CATALOG = {
     source: 'reference',
   },
 
-  // --- RAM: policies ---
+  // --- RAM (2015-05-01). Codes marked ensnap are the provider's published RAM codes and messages
+  // that the reference does not list. ---
+  'InvalidParameter.%s.Length': {
+    status: 400,
+    message: 'The parameter - "%s" beyond the length limit.',
+    source: 'reference',
+  },
+  'InvalidParameter.%s.InvalidChars': {
+    status: 400,
+    message: 'The parameter - "%s" contains invalid chars.',
+    source: 'reference',
+  },
+  'InvalidParameter.%s.Format': {
+    status: 400,
+    message: 'The format of the parameter - "%s" is incorrect.',
+    source: 'reference',
+  },
   MalformedPolicyDocument: {
     status: 400,
     message: 'The policy document is malformed: %s.',
+    source: 'reference',
+  },
+  'EntityNotExist.User': { status: 404, message: 'The user does not exist.', source: 'reference' },
+  'EntityNotExist.Group': { status: 404, message: 'The group does not exist.', source: 'ensnap' },
+  'EntityNotExist.Policy': { status: 404, message: 'The policy does not exist.', source: 'reference' },
+  'EntityNotExist.Policy.Version': {
+    status: 404,
+    message: 'The policy version does not exist.',
     source: 'ensnap',
   },
-  'InvalidParameter.PolicyDocument.Length': {
-    status: 400,
-    message: 'The parameter - "PolicyDocument" beyond the length limit.',
+  'EntityNotExist.User.AccessKey': {
+    status: 404,
+    message: 'The user access key does not exist.',
+    source: 'ensnap',
+  },
+  'EntityNotExist.User.Policy': {
+    status: 404,
+    message: 'The indicate policy of the user does not exist.',
     source: 'reference',
+  },
+  'EntityNotExist.Group.Policy': {
+    status: 404,
+    message: 'The indicate policy attached to the group does not exist.',
+    source: 'ensnap',
+  },
+  'EntityNotExist.User.Group': {
+    status: 404,
+    message: 'The user has not joined the group.',
+    source: 'ensnap',
+  },
+  'EntityAlreadyExists.User': { status: 409, message: 'The user does already EXIST.', source: 'reference' },
+  'EntityAlreadyExists.Group': { status: 409, message: 'The group does already EXIST.', source: 'ensnap' },
+  'EntityAlreadyExists.Policy': {
+    status: 409,
+    message: 'The policy does already EXIST.',
+    source: 'reference',
+  },
+  'EntityAlreadyExists.User.Policy': {
+    status: 409,
+    message: 'The user has already been attached this policy.',
+    source: 'reference',
+  },
+  'EntityAlreadyExists.Group.Policy': {
+    status: 409,
+    message: 'The group has already been attached this policy.',
+    source: 'ensnap',
+  },
+  'EntityAlreadyExists.User.Group': {
+    status: 409,
+    message: 'The user has already joined the group.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.User.AccessKey': {
+    status: 409,
+    message: 'The user CAN NOT has any access key while deleting the user.',
+    source: 'reference',
+  },
+  'DeleteConflict.User.Policy': {
+    status: 409,
+    message: 'The user CAN NOT has any attached policy while deleting the user.',
+    source: 'reference',
+  },
+  'DeleteConflict.User.Group': {
+    status: 409,
+    message: 'The user CAN NOT be in any group while deleting the user.',
+    source: 'reference',
+  },
+  'DeleteConflict.Group.User': {
+    status: 409,
+    message: 'The group CAN NOT has any user member while deleting the group.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.Group.Policy': {
+    status: 409,
+    message: 'The entity CAN NOT has any attached policy while deleting the group.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.Policy.User': {
+    status: 409,
+    message: 'The policy CAN NOT been attached to any user while deleting the policy.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.Policy.Group': {
+    status: 409,
+    message: 'The policy CAN NOT been attached to any group while deleting the policy.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.User.AccessKey': {
+    status: 409,
+    message: 'The access key count of the user access keys beyond the current limits.',
+    source: 'reference',
+  },
+  'LimitExceeded.User.Group': {
+    status: 409,
+    message: 'The count of groups the target user joined beyond the current limits.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.User.Policy': {
+    status: 409,
+    message: 'The policy count of the user attached policies beyond the current limits.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.Group.Policy': {
+    status: 409,
+    message: 'The policy count of the group beyond the current limits.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.Policy.Version': {
+    status: 409,
+    message: 'The count of policy version beyond the current limits.',
+    source: 'ensnap',
   },
 
   // --- the data plane (ensnap's own API version) ---
@@ -133,6 +254,35 @@ export const ERROR_CATALOG = {
     status: 400,
     message:
       'The request body does not match its SHA-256 (ContentSha256); nothing was written. Send the body again.',
+    source: 'ensnap',
+  },
+
+  // --- accounts (ensnap's API version; the operator's actions) ---
+  'EntityNotExist.Account': {
+    status: 404,
+    message: 'The account does not exist.',
+    source: 'ensnap',
+  },
+  'EntityNotExist.Account.AccessKey': {
+    status: 404,
+    message: 'The AccessKey is not a root AccessKey of this account.',
+    source: 'ensnap',
+  },
+  'DeleteConflict.Account.Resource': {
+    status: 409,
+    message:
+      'The account still holds %s disk(s) and %s snapshot(s); delete them before deleting the account.',
+    source: 'ensnap',
+  },
+  'LimitExceeded.Account.AccessKey': {
+    status: 409,
+    message: 'An account has at most 2 root AccessKeys; delete one before creating another.',
+    source: 'ensnap',
+  },
+  'Forbidden.OperatorAccount': {
+    status: 400,
+    message:
+      "The operator's account cannot be deleted, and its AccessKey is set by the service's configuration (ENSNAP_ROOT_ACCESS_KEY_ID / ENSNAP_ROOT_ACCESS_KEY_SECRET), not through the API.",
     source: 'ensnap',
   },
 

@@ -1,9 +1,11 @@
 // The declarative operation spec: each operation declares its parameters once; the declaration
 // validates the request, types the handler's input and feeds the coverage table in the docs.
 import { invalidParameter, missingParameter } from '../errors/catalog.js';
+import type { AccountService } from '../domain/accounts.js';
 import type { Caller } from '../domain/caller.js';
 import type { DiskDataService } from '../domain/disk-data.js';
 import type { DiskService } from '../domain/disks.js';
+import type { IamService } from '../domain/iam/iam-service.js';
 import type { IdProfile } from '../domain/ids.js';
 import type { RegionCatalog } from '../domain/region-catalog.js';
 import type { SnapshotService } from '../domain/snapshots.js';
@@ -30,6 +32,8 @@ export interface OperationContext {
   disks: DiskService;
   snapshots: SnapshotService;
   diskData: DiskDataService;
+  accounts: AccountService;
+  iam: IamService;
 }
 
 export type Coverage = { status: 'complete' | 'partial' | 'not yet'; missing?: string };
@@ -76,8 +80,11 @@ export function readInput<S extends ParamSpecs>(specs: S, params: ReadonlyMap<st
 
 // --- parameter kinds ---
 
-/** A scalar: absent and empty are the same (SDKs send `Name=` for an empty string). */
-function scalar<T>(type: string, parse: (raw: string, name: string) => T): Param<T, false> {
+/**
+ * A scalar: absent and empty are the same (SDKs send `Name=` for an empty string). `parse` checks
+ * the value and throws the error the API answers for it.
+ */
+export function scalar<T>(type: string, parse: (raw: string, name: string) => T): Param<T, false> {
   return {
     required: false,
     type,

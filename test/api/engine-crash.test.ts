@@ -467,109 +467,101 @@ describe('block engine under SIGKILL', () => {
   const dataDir = tempDataDir();
   after(() => rm(dataDir, { recursive: true, force: true }));
 
-  // Marked todo, not skipped: it runs every time and prints any failure, but about one run in ten
-  // still finds a snapshot that differs from its model after a restart, an open bug recorded in
-  // docs/storage.md ("An open problem the crash test shows"). Remove the mark with the fix.
-  const openBug = 'a rare post-restart snapshot mismatch is an open bug (docs/storage.md)';
-  it(
-    `keeps every acknowledged byte and snapshot across ${ROUNDS} kills at random moments`,
-    { todo: openBug },
-    async (t) => {
-      const seed = testSeed();
-      const rng = new Rng(seed);
-      const world = new World();
-      const started = Date.now();
-      let session: Session | undefined;
-      let round = 0;
-      try {
-        session = await start(dataDir);
-        // Two disks with data to start from.
-        for (let i = 0; i < 2; i++) {
-          const r = await session.sdk.call('CreateDisk', {
-            EnsRegionId: REGION,
-            Category: 'cloud_ssd',
-            InstanceChargeType: 'PostPaid',
-            Size: DISK_GIB,
-          });
-          const id = (r.InstanceIds as string[])[0] as string;
-          const content = Buffer.alloc(AREA);
-          rng.bytes(rng.int(8, 24) * MiB).copy(content, 0);
-          await session.data.writeDisk(id, 0, content);
-          world.disks.set(id, { id, content });
+  it(`keeps every acknowledged byte and snapshot across ${ROUNDS} kills at random moments`, async (t) => {
+    const seed = testSeed();
+    const rng = new Rng(seed);
+    const world = new World();
+    const started = Date.now();
+    let session: Session | undefined;
+    let round = 0;
+    try {
+      session = await start(dataDir);
+      // Two disks with data to start from.
+      for (let i = 0; i < 2; i++) {
+        const r = await session.sdk.call('CreateDisk', {
+          EnsRegionId: REGION,
+          Category: 'cloud_ssd',
+          InstanceChargeType: 'PostPaid',
+          Size: DISK_GIB,
+        });
+        const id = (r.InstanceIds as string[])[0] as string;
+        const content = Buffer.alloc(AREA);
+        rng.bytes(rng.int(8, 24) * MiB).copy(content, 0);
+        await session.data.writeDisk(id, 0, content);
+        world.disks.set(id, { id, content });
+      }
+
+      for (round = 0; round < ROUNDS; round++) {
+        const s: Session = session;
+        const running = new Set<Promise<void>>();
+        const lanes: Lanes = {
+          start(diskId) {
+            const lane = diskLane(s, world, rng, diskId);
+            running.add(lane);
+          },
+        };
+        for (const id of world.disks.keys()) lanes.start(id);
+        running.add(controlLane(s, world, rng, lanes));
+        // Sometimes at once (requests barely sent), mostly while writes, copies and restores run.
+        const delay = rng.chance(0.2) ? rng.int(0, 40) : rng.int(150, 2500);
+        await sleep(delay);
+        s.killed = true;
+        s.child.process.kill('SIGKILL');
+        assert.equal(await s.child.exited, 'SIGKILL');
+        // Every lane ends: each request answered before the kill or cut off by it.
+        while (running.size > 0) {
+          const settled = [...running];
+          const results = await Promise.allSettled(settled);
+          settled.forEach((p) => running.delete(p));
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed) throw (failed as PromiseRejectedResult).reason;
         }
-
-        for (round = 0; round < ROUNDS; round++) {
-          const s: Session = session;
-          const running = new Set<Promise<void>>();
-          const lanes: Lanes = {
-            start(diskId) {
-              const lane = diskLane(s, world, rng, diskId);
-              running.add(lane);
-            },
-          };
-          for (const id of world.disks.keys()) lanes.start(id);
-          running.add(controlLane(s, world, rng, lanes));
-          // Sometimes at once (requests barely sent), mostly while writes, copies and restores run.
-          const delay = rng.chance(0.2) ? rng.int(0, 40) : rng.int(150, 2500);
-          await sleep(delay);
-          s.killed = true;
-          s.child.process.kill('SIGKILL');
-          assert.equal(await s.child.exited, 'SIGKILL');
-          // Every lane ends: each request answered before the kill or cut off by it.
-          while (running.size > 0) {
-            const settled = [...running];
-            const results = await Promise.allSettled(settled);
-            settled.forEach((p) => running.delete(p));
-            const failed = results.find((r) => r.status === 'rejected');
-            if (failed) throw (failed as PromiseRejectedResult).reason;
-          }
-          s.data.close();
-          if (KEEP) {
-            rmSync(KEEP, { recursive: true, force: true });
-            mkdirSync(KEEP, { recursive: true });
-            execFileSync('cp', ['-a', '--sparse=always', dataDir, path.join(KEEP, 'pre')]);
-            writeFileSync(path.join(KEEP, 'log-before.txt'), s.child.output());
-          }
-
-          session = await start(dataDir);
-          await settleAndCheck(session, world);
-          // Keep at least one disk to work on.
-          if (world.disks.size === 0) await createDiskOp(session, world, rng, { start: () => undefined });
-        }
-
-        // Everything deleted: nothing may stay in the chunk store (no reference was leaked).
-        const s = session;
-        for (const id of world.snapshots.keys()) await s.sdk.call('DeleteSnapshot', { SnapshotId: id });
-        for (const id of world.disks.keys()) await s.sdk.call('DeleteDisk', { DiskId: id });
-        await quiesce(s.sdk);
-        const deadline = Date.now() + 10_000;
-        while ((await listPacks(dataDir)).length > 0 && Date.now() < deadline) await sleep(100);
-        assert.deepEqual(await listPacks(dataDir), [], 'packs left with nothing referring to them');
-        assert.deepEqual((await s.data.verify()).problems, []);
-        t.diagnostic(
-          `seed ${seed}: ${ROUNDS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(world.stats)}`,
-        );
-      } catch (error) {
+        s.data.close();
         if (KEEP) {
-          for (const [id, m] of world.snapshots) writeFileSync(path.join(KEEP, `snap-${id}.bin`), m.image);
-          for (const [id, m] of images) writeFileSync(path.join(KEEP, `img-${id}.bin`), m);
-          if (session) writeFileSync(path.join(KEEP, 'log-after.txt'), session.child.output());
-          writeFileSync(path.join(KEEP, 'error.txt'), String(error));
+          rmSync(KEEP, { recursive: true, force: true });
+          mkdirSync(KEEP, { recursive: true });
+          execFileSync('cp', ['-a', '--sparse=always', dataDir, path.join(KEEP, 'pre')]);
+          writeFileSync(path.join(KEEP, 'log-before.txt'), s.child.output());
         }
-        const stats = JSON.stringify(world.stats);
-        throw new Error(
-          `engine crash test failed in round ${round} (replay: ENSNAP_TEST_SEED=${seed}; ${stats}): ${String(error)}`,
-          { cause: error },
-        );
-      } finally {
-        if (session) {
-          session.data.close();
-          if (session.child.process.exitCode === null && !session.killed) {
-            session.child.process.kill('SIGTERM');
-            await session.child.exited;
-          }
+
+        session = await start(dataDir);
+        await settleAndCheck(session, world);
+        // Keep at least one disk to work on.
+        if (world.disks.size === 0) await createDiskOp(session, world, rng, { start: () => undefined });
+      }
+
+      // Everything deleted: nothing may stay in the chunk store (no reference was leaked).
+      const s = session;
+      for (const id of world.snapshots.keys()) await s.sdk.call('DeleteSnapshot', { SnapshotId: id });
+      for (const id of world.disks.keys()) await s.sdk.call('DeleteDisk', { DiskId: id });
+      await quiesce(s.sdk);
+      const deadline = Date.now() + 10_000;
+      while ((await listPacks(dataDir)).length > 0 && Date.now() < deadline) await sleep(100);
+      assert.deepEqual(await listPacks(dataDir), [], 'packs left with nothing referring to them');
+      assert.deepEqual((await s.data.verify()).problems, []);
+      t.diagnostic(
+        `seed ${seed}: ${ROUNDS} kills in ${((Date.now() - started) / 1000).toFixed(1)} s, ${JSON.stringify(world.stats)}`,
+      );
+    } catch (error) {
+      if (KEEP) {
+        for (const [id, m] of world.snapshots) writeFileSync(path.join(KEEP, `snap-${id}.bin`), m.image);
+        for (const [id, m] of images) writeFileSync(path.join(KEEP, `img-${id}.bin`), m);
+        if (session) writeFileSync(path.join(KEEP, 'log-after.txt'), session.child.output());
+        writeFileSync(path.join(KEEP, 'error.txt'), String(error));
+      }
+      const stats = JSON.stringify(world.stats);
+      throw new Error(
+        `engine crash test failed in round ${round} (replay: ENSNAP_TEST_SEED=${seed}; ${stats}): ${String(error)}`,
+        { cause: error },
+      );
+    } finally {
+      if (session) {
+        session.data.close();
+        if (session.child.process.exitCode === null && !session.killed) {
+          session.child.process.kill('SIGTERM');
+          await session.child.exited;
         }
       }
-    },
-  );
+    }
+  });
 });

@@ -2,45 +2,19 @@
 // server, disks and snapshots made through the official SDK. An image goes in, snapshots and
 // disks come out byte for byte and sparse; verify finds damage; Ctrl-C leaves nothing behind.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { EnsnapClient } from '../../src/client/ensnap-client.js';
+import { ensnap } from '../helpers/cli.js';
 import { startEnsnap, type Running } from '../helpers/ensnap.js';
 import { createDisk, createSnapshot, pop, waitSnapshotStatus } from '../helpers/fixtures.js';
 import { assertFileHolds, GiB, KiB, makeImage, MiB, sha256 } from '../helpers/images.js';
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const DISK_BYTES = 20 * GiB;
-
-interface Run {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
-
-function ensnap(args: string[], env: Record<string, string | undefined>, onStderr?: (text: string) => void) {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-    onStderr?.(stderr);
-  });
-  const done = new Promise<Run>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', stdout, stderr })),
-  );
-  return { child, done };
-}
 
 describe('ensnap CLI', () => {
   let server: Running;

@@ -101,6 +101,41 @@ describe('block store', () => {
     await store.deleteSnapshot('s-r1');
   });
 
+  it('a read whose pack the garbage collector rewrites meanwhile finds the chunks where they moved', async () => {
+    const size = 4 * MiB;
+    await store.createVolume('d-g', size);
+    await store.writeVolume('d-g', 0, randomBytes(size));
+    await store.beginSnapshot('s-g1', 'd-g');
+    await store.copySnapshot('s-g1', noProgress, never);
+    const before = new Set(store.db.packs().map((p) => p.id));
+    // Three quarters rewritten, then the first snapshot deleted: its pack becomes mostly dead.
+    await store.writeVolume('d-g', 0, randomBytes(3 * MiB));
+    await store.beginSnapshot('s-g2', 'd-g');
+    await store.copySnapshot('s-g2', noProgress, never);
+    const expected = await store.readVolume('d-g', 0, size);
+    await store.deleteSnapshot('s-g1');
+    // The collector runs just as the read, having looked the chunks up, goes to the old pack.
+    const objects = store.objectStore;
+    const read = objects.read.bind(objects);
+    let collecting: ReturnType<BlockStore['collectGarbage']> | undefined;
+    objects.read = async (key, offset, length) => {
+      if (!collecting && [...before].some((id) => key === packKey(id))) {
+        collecting = store.collectGarbage();
+        await collecting;
+      }
+      return read(key, offset, length);
+    };
+    try {
+      assert.equal(sha(await readAll(store, 's-g2', size)), sha(expected));
+    } finally {
+      objects.read = read;
+    }
+    const collected = await collecting;
+    assert.equal(collected?.packsRewritten, 1, JSON.stringify(collected));
+    await store.deleteVolume('d-g');
+    await store.deleteSnapshot('s-g2');
+  });
+
   it('restores a snapshot into a new volume and rolls a volume back', async () => {
     const size = 8 * MiB;
     const original = await readAll(store, 's-1', size);

@@ -1,12 +1,15 @@
 // The job runner over the real SQLite repository, with a hand-driven engine: a copy that is
 // interrupted (shutdown or crash) resumes, progress is kept, failures end in `error`.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { JobRunner, jobGiveUp, jobHandlers, type JobEngine } from '../../src/domain/jobs.js';
 import { SqliteRepository } from '../../src/storage/sqlite/sqlite-repository.js';
+
+const SECRET_KEY = randomBytes(32);
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -117,7 +120,7 @@ const until = async (check: () => Promise<boolean>) => {
 describe('job runner', () => {
   it('a shutdown mid-copy checkpoints the job; the next start finishes it', async () => {
     const file = dbFile();
-    let repo = new SqliteRepository(file);
+    let repo = new SqliteRepository(file, { secretKey: SECRET_KEY });
     const id = await seed(repo);
     const first = slowEngine();
     const runner = new JobRunner(
@@ -133,7 +136,7 @@ describe('job runner', () => {
     assert.deepEqual(await repo.countJobs(), { queued: 1, running: 0 });
     repo.close();
 
-    repo = new SqliteRepository(file);
+    repo = new SqliteRepository(file, { secretKey: SECRET_KEY });
     const second = slowEngine();
     const again = new JobRunner(
       repo,
@@ -153,7 +156,7 @@ describe('job runner', () => {
 
   it('a job left running by a crashed process is claimed again on restart', async () => {
     const file = dbFile();
-    const crashed = new SqliteRepository(file);
+    const crashed = new SqliteRepository(file, { secretKey: SECRET_KEY });
     const id = await seed(crashed);
     const claimed = await crashed.claimJobs(Date.now(), Date.now() + 60_000, 10);
     assert.deepEqual(
@@ -163,7 +166,7 @@ describe('job runner', () => {
     assert.deepEqual(await crashed.countJobs(), { queued: 0, running: 1 });
     crashed.close(); // the process "dies" holding the job
 
-    const repo = new SqliteRepository(file);
+    const repo = new SqliteRepository(file, { secretKey: SECRET_KEY });
     const engine = slowEngine();
     const runner = new JobRunner(
       repo,
@@ -181,7 +184,7 @@ describe('job runner', () => {
   });
 
   it('a copy that keeps failing ends the snapshot in error, with the reason kept', async () => {
-    const repo = new SqliteRepository(dbFile());
+    const repo = new SqliteRepository(dbFile(), { secretKey: SECRET_KEY });
     const id = await seed(repo);
     const engine = slowEngine('chunk store unreachable');
     const runner = new JobRunner(

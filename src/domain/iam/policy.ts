@@ -60,7 +60,7 @@ const ARN_FORMAT = /^acs:[^:]+:[^:]*:[^:]*:.+$/s;
 export function parsePolicyDocument(text: string): PolicyDocument {
   // Characters are code points; a text within the limit in UTF-16 units is within it in code points.
   if (text.length > MAX_DOCUMENT_LENGTH && [...text].length > MAX_DOCUMENT_LENGTH) {
-    throw new ApiError('InvalidParameter.PolicyDocument.Length');
+    throw new ApiError('InvalidParameter.%s.Length', 'PolicyDocument');
   }
   let json: unknown;
   try {

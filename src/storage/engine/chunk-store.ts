@@ -41,6 +41,8 @@ export class ChunkUnreadable extends EngineDataUnreadable {
   constructor(
     readonly hash: Buffer,
     readonly reason: string,
+    /** The pack it was in is gone (rather than the chunk damaged). */
+    readonly packMissing = false,
   ) {
     super(`chunk ${hash.toString('hex')} is unreadable: ${reason}`);
   }
@@ -266,9 +268,29 @@ export class ChunkStore {
 
   /** Reads a chunk, checks it against its id, and returns its raw bytes. */
   async get(hash: Buffer): Promise<Buffer> {
-    const row = this.db.chunk(hash);
+    let row = this.db.chunk(hash);
     if (!row) throw new ChunkUnreadable(hash, 'not in the index');
-    return this.read(row);
+    for (;;) {
+      try {
+        return await this.read(row);
+      } catch (error) {
+        const moved = this.movedMeanwhile(row, error);
+        if (!moved) throw error;
+        row = moved;
+      }
+    }
+  }
+
+  /**
+   * Reads look a chunk up, then read its pack, without holding off the garbage collector, which
+   * may rewrite the pack in between (moving the chunk to a new pack, deleting the old one). When
+   * a read finds the pack gone: the chunk's row as it is now if it moved, else undefined (then the
+   * pack really is missing).
+   */
+  private movedMeanwhile(row: ChunkRow, error: unknown): ChunkRow | undefined {
+    if (!(error instanceof ChunkUnreadable && error.packMissing)) return undefined;
+    const now = this.db.chunk(row.hash);
+    return now && (now.pack !== row.pack || now.offset !== row.offset) ? now : undefined;
   }
 
   /** Reads a chunk; `fresh` skips the cache (verify re-reads what is stored). */
@@ -340,7 +362,12 @@ export class ChunkStore {
             last.offset + last.storedLen - first.offset,
           );
         } catch (error) {
-          throw unreadable(first, error);
+          const failure = unreadable(first, error);
+          if (!failure.packMissing) throw failure;
+          // Perhaps moved by the garbage collector since they were looked up: one at a time,
+          // looked up again (get() tells a moved chunk from a missing pack).
+          for (const row of span) out.set(row.hash.toString('latin1'), await this.get(row.hash));
+          return;
         }
         // Stored-as-is chunks are checked on the hash workers, the rest here (inflated first).
         const plain = this.hashes ? span.filter((row) => row.codec === Codec.None) : [];
@@ -373,7 +400,8 @@ export class ChunkStore {
 const READ_SPAN_BYTES = 4 * 1024 * 1024;
 
 function unreadable(row: ChunkRow, error: unknown): ChunkUnreadable {
-  if (error instanceof ObjectMissing) return new ChunkUnreadable(row.hash, `pack ${row.pack} is missing`);
+  if (error instanceof ObjectMissing)
+    return new ChunkUnreadable(row.hash, `pack ${row.pack} is missing`, true);
   return new ChunkUnreadable(row.hash, (error as Error).message);
 }
 

@@ -9,9 +9,27 @@
 //
 // A reader always sees every write whose promise has resolved: the batch was committed before
 // its answer was sent, and each read is a new read transaction on the WAL.
+//
+// AccessKeySecrets are sealed here (secret-box.ts) before a write is queued, and opened when a key
+// is read, so only ciphertext reaches the database and the writer thread.
 import { Worker } from 'node:worker_threads';
 import type {
+  AccessKeyInfo,
+  AccessKeyStatus,
+  Attachment,
+  CustomPolicy,
+  Membership,
+  PolicyEntities,
+  PolicyRef,
+  PolicyType,
+  PolicyVersion,
+  RamGroup,
+  RamUser,
+} from '../../domain/iam/model.js';
+import type {
   AccessKey,
+  Account,
+  AccountSummary,
   Disk,
   DiskFilter,
   Job,
@@ -23,11 +41,29 @@ import type {
   SnapshotFilter,
 } from '../../domain/model.js';
 import type {
+  AttachOutcome,
+  CreateAccessKeyOutcome,
+  CreatePolicyVersionOutcome,
+  CreateRootKeyOutcome,
   CreateSnapshotOutcome,
+  DeleteAccountOutcome,
+  DeleteGroupOutcome,
   DeleteOutcome,
+  DeletePolicyOutcome,
+  DeleteRootKeyOutcome,
+  DeleteUserOutcome,
+  DetachOutcome,
   JobEffect,
+  KeyChangeOutcome,
+  MembershipOutcome,
   MetadataRepository,
+  PolicyHolder,
+  SetDefaultVersionOutcome,
+  UpdateUserOutcome,
+  UserChange,
 } from '../../domain/ports.js';
+import { SecretBox } from '../secret-box.js';
+import { toGroup, toPolicy, toUser, toVersion, type StoredAccessKey } from './ram-store.js';
 import {
   fromRow,
   openStore,
@@ -50,6 +86,8 @@ interface PendingWrite {
 }
 
 export interface SqliteRepositoryOptions {
+  /** The 32-byte key that seals AccessKeySecrets in the database. */
+  secretKey: Buffer;
   /** Run the writes on a worker thread (default: inline, on the event loop). */
   writerThread?: boolean;
 }
@@ -59,6 +97,8 @@ const MAX_IN_FLIGHT = 2;
 export class SqliteRepository implements MetadataRepository {
   private readonly store: Store;
   private readonly stmt: Store['stmt'];
+  private readonly ram: Store['ram'];
+  private readonly secrets: SecretBox;
   private readonly worker: Worker | undefined;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
@@ -74,10 +114,19 @@ export class SqliteRepository implements MetadataRepository {
   private wakeClose: (() => void) | undefined;
   private readonly flushNow = () => this.flush();
 
-  constructor(file: string, options: SqliteRepositoryOptions = {}) {
+  constructor(file: string, options: SqliteRepositoryOptions) {
     // Opens and migrates first, so a bad database fails here, before any thread starts.
     this.store = openStore(file);
     this.stmt = this.store.stmt;
+    this.ram = this.store.ram;
+    this.secrets = new SecretBox(options.secretKey);
+    try {
+      this.checkSecretKey();
+      this.sealPlainSecrets();
+    } catch (error) {
+      this.store.db.close();
+      throw error;
+    }
     if (options.writerThread) {
       this.worker = new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { file } });
       this.worker.on('message', (reply: BatchReply) => this.settle(reply));
@@ -174,8 +223,49 @@ export class SqliteRepository implements MetadataRepository {
 
   // --- access keys ---
 
+  /** A key that does not open with the configured secret key stops the start, saying so. */
+  private checkSecretKey(): void {
+    const row = this.ram.oneSealedSecret.get() as Row | undefined;
+    if (!row) return;
+    try {
+      this.secrets.open(row.secret as string, row.access_key_id as string);
+    } catch {
+      throw new Error(
+        'the secret key does not open the access keys stored in the database: start with the key they ' +
+          'were sealed with (ENSNAP_SECRET_KEY, or secret.key in the data directory)',
+      );
+    }
+  }
+
+  /** Secrets stored before they were sealed (migration 3) are sealed now, before anything else runs. */
+  private sealPlainSecrets(): void {
+    const rows = this.ram.plainSecrets.all() as Row[];
+    if (rows.length === 0) return;
+    const sealed = rows.map((row) => ({
+      accessKeyId: row.access_key_id as string,
+      sealedSecret: this.secrets.seal(row.secret as string, row.access_key_id as string),
+    }));
+    const [outcome] = runBatch(this.store, [['sealSecrets', [sealed]]]);
+    if (outcome && !outcome[0]) throw new Error(`sealing stored secrets failed: ${outcome[1]}`);
+    // Earlier copies of the plain secrets may linger in the free space of pages and in the WAL:
+    // rebuild the file without free space, then empty the WAL.
+    this.store.db.exec('VACUUM');
+    this.store.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private sealKey(key: AccessKey, createdMs: number): StoredAccessKey {
+    return {
+      accessKeyId: key.accessKeyId,
+      accountId: key.accountId,
+      userName: key.userName ?? null,
+      status: key.status,
+      sealedSecret: this.secrets.seal(key.secret, key.accessKeyId),
+      createdMs,
+    };
+  }
+
   upsertAccessKey(key: AccessKey, accountName: string): Promise<void> {
-    return this.write('upsertAccessKey', key, accountName);
+    return this.write('upsertAccessKey', this.sealKey(key, Date.now()), accountName);
   }
 
   async findAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
@@ -183,15 +273,261 @@ export class SqliteRepository implements MetadataRepository {
     if (!row) return undefined;
     return {
       accessKeyId: row.access_key_id as string,
-      secret: row.secret as string,
+      secret: this.secrets.open(row.secret as string, row.access_key_id as string),
       accountId: row.account_id as string,
       status: row.status as AccessKey['status'],
+      userName: (row.user_name as string | null) ?? undefined,
     };
+  }
+
+  // --- accounts (the operator's) ---
+
+  replaceRootAccessKeys(key: AccessKey, accountName: string): Promise<void> {
+    return this.write('replaceRootAccessKeys', this.sealKey(key, Date.now()), accountName);
+  }
+
+  createAccount(name: string, rootKey: { accessKeyId: string; secret: string }): Promise<Account> {
+    // Sealed before the account id is chosen (the seal binds the AccessKeyId, not the account).
+    return this.write(
+      'createAccount',
+      name,
+      this.sealKey({ ...rootKey, accountId: '', status: 'Active' }, Date.now()),
+    );
+  }
+
+  async listAccounts(filter: { accountId?: string }, page: Page): Promise<PageOf<AccountSummary>> {
+    const id = filter.accountId ?? null;
+    const total = (this.stmt.countAccounts.get({ id }) as { n: number }).n;
+    const rows = this.stmt.listAccounts.all({
+      id,
+      limit: page.pageSize,
+      offset: (page.pageNumber - 1) * page.pageSize,
+    }) as Row[];
+    return { items: rows.map((row) => fromRow<AccountSummary>(row)), totalCount: total };
+  }
+
+  deleteAccount(accountId: string): Promise<DeleteAccountOutcome> {
+    return this.write('deleteAccount', accountId);
+  }
+
+  async listRootAccessKeys(accountId: string): Promise<AccessKeyInfo[] | undefined> {
+    if (!this.stmt.getLiveAccount.get(accountId)) return undefined;
+    return (this.stmt.listRootAccessKeys.all(accountId) as Row[]).map((row) => fromRow<AccessKeyInfo>(row));
+  }
+
+  createRootAccessKey(key: AccessKey, limit: number): Promise<CreateRootKeyOutcome> {
+    return this.write('createRootAccessKey', this.sealKey(key, Date.now()), limit);
+  }
+
+  deleteRootAccessKey(accountId: string, accessKeyId: string): Promise<DeleteRootKeyOutcome> {
+    return this.write('deleteRootAccessKey', accountId, accessKeyId);
+  }
+
+  // --- RAM ---
+
+  createAccessKey(key: AccessKey, createdMs: number, maxPerOwner: number): Promise<CreateAccessKeyOutcome> {
+    return this.write('createAccessKey', this.sealKey(key, createdMs), maxPerOwner);
+  }
+
+  async listAccessKeys(accountId: string, userName: string | undefined): Promise<AccessKeyInfo[]> {
+    return (this.ram.listKeys.all(accountId, userName ?? null) as Row[]).map((row) => ({
+      accessKeyId: row.access_key_id as string,
+      status: row.status as AccessKeyStatus,
+      createdMs: row.created_ms as number,
+    }));
+  }
+
+  setAccessKeyStatus(
+    accountId: string,
+    userName: string | undefined,
+    accessKeyId: string,
+    status: AccessKeyStatus,
+  ): Promise<KeyChangeOutcome> {
+    return this.write('setAccessKeyStatus', accountId, userName ?? null, accessKeyId, status);
+  }
+
+  deleteAccessKey(
+    accountId: string,
+    userName: string | undefined,
+    accessKeyId: string,
+  ): Promise<KeyChangeOutcome> {
+    return this.write('deleteAccessKey', accountId, userName ?? null, accessKeyId);
+  }
+
+  // --- RAM users and groups ---
+
+  createUser(user: RamUser): Promise<'ok' | 'exists'> {
+    return this.write('createUser', user);
+  }
+
+  async getUser(accountId: string, userName: string): Promise<RamUser | undefined> {
+    const row = this.ram.getUser.get(accountId, userName) as Row | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async listUsers(accountId: string, afterName: string | undefined, limit: number): Promise<RamUser[]> {
+    return (this.ram.listUsers.all(accountId, afterName ?? '', limit) as Row[]).map(toUser);
+  }
+
+  updateUser(
+    accountId: string,
+    userName: string,
+    change: UserChange,
+    nowMs: number,
+  ): Promise<UpdateUserOutcome> {
+    return this.write('updateUser', accountId, userName, change, nowMs);
+  }
+
+  deleteUser(accountId: string, userName: string): Promise<DeleteUserOutcome> {
+    return this.write('deleteUser', accountId, userName);
+  }
+
+  createGroup(group: RamGroup): Promise<'ok' | 'exists'> {
+    return this.write('createGroup', group);
+  }
+
+  async listGroups(accountId: string, afterName: string | undefined, limit: number): Promise<RamGroup[]> {
+    return (this.ram.listGroups.all(accountId, afterName ?? '', limit) as Row[]).map(toGroup);
+  }
+
+  deleteGroup(accountId: string, groupName: string): Promise<DeleteGroupOutcome> {
+    return this.write('deleteGroup', accountId, groupName);
+  }
+
+  addUserToGroup(
+    accountId: string,
+    groupName: string,
+    userName: string,
+    nowMs: number,
+    maxGroupsPerUser: number,
+  ): Promise<MembershipOutcome | 'limit-exceeded'> {
+    return this.write('addUserToGroup', accountId, groupName, userName, nowMs, maxGroupsPerUser);
+  }
+
+  removeUserFromGroup(accountId: string, groupName: string, userName: string): Promise<MembershipOutcome> {
+    return this.write('removeUserFromGroup', accountId, groupName, userName);
+  }
+
+  async listGroupsForUser(accountId: string, userName: string): Promise<Membership[]> {
+    return (this.ram.groupsOfUser.all(accountId, userName) as Row[]).map((row) => ({
+      group: toGroup(row),
+      joinedMs: row.joined_ms as number,
+    }));
+  }
+
+  // --- RAM policies ---
+
+  createPolicy(policy: CustomPolicy, document: string): Promise<'ok' | 'exists'> {
+    return this.write('createPolicy', policy, document);
+  }
+
+  async getPolicy(accountId: string, policyName: string): Promise<CustomPolicy | undefined> {
+    const row = this.ram.getPolicy.get(accountId, policyName) as Row | undefined;
+    return row ? toPolicy(row) : undefined;
+  }
+
+  async listPolicies(
+    accountId: string,
+    afterName: string | undefined,
+    limit: number,
+  ): Promise<CustomPolicy[]> {
+    return (this.ram.listPolicies.all(accountId, afterName ?? '', limit) as Row[]).map(toPolicy);
+  }
+
+  deletePolicy(accountId: string, policyName: string, cascade: boolean): Promise<DeletePolicyOutcome> {
+    return this.write('deletePolicy', accountId, policyName, cascade);
+  }
+
+  createPolicyVersion(
+    accountId: string,
+    policyName: string,
+    document: string,
+    options: { setAsDefault: boolean; rotate: boolean; maxVersions: number; nowMs: number },
+  ): Promise<CreatePolicyVersionOutcome> {
+    return this.write('createPolicyVersion', accountId, policyName, document, options);
+  }
+
+  setDefaultPolicyVersion(
+    accountId: string,
+    policyName: string,
+    version: number,
+    nowMs: number,
+  ): Promise<SetDefaultVersionOutcome> {
+    return this.write('setDefaultPolicyVersion', accountId, policyName, version, nowMs);
+  }
+
+  async listPolicyVersions(accountId: string, policyName: string): Promise<PolicyVersion[]> {
+    const policy = await this.getPolicy(accountId, policyName);
+    if (!policy) return [];
+    return (this.ram.listVersions.all(accountId, policyName) as Row[]).map((row) =>
+      toVersion(row, policy.defaultVersion),
+    );
+  }
+
+  attachPolicy(
+    accountId: string,
+    holder: PolicyHolder,
+    policy: PolicyRef,
+    nowMs: number,
+    maxPerType: number,
+  ): Promise<AttachOutcome> {
+    return this.write('attachPolicy', accountId, holder, policy, nowMs, maxPerType);
+  }
+
+  detachPolicy(accountId: string, holder: PolicyHolder, policy: PolicyRef): Promise<DetachOutcome> {
+    return this.write('detachPolicy', accountId, holder, policy);
+  }
+
+  async listAttachments(accountId: string, holder: PolicyHolder): Promise<Attachment[]> {
+    return (this.ram.holders[holder.kind].list.all(accountId, holder.name) as Row[]).map((row) => ({
+      type: row.policy_type as PolicyType,
+      name: row.policy_name as string,
+      attachedMs: row.attached_ms as number,
+    }));
+  }
+
+  async countAttachments(accountId: string, policy: PolicyRef): Promise<number> {
+    const { user, group } = this.ram.holders;
+    const n = (stmt: typeof user.countHolders) =>
+      (stmt.get(accountId, policy.type, policy.name) as { n: number }).n;
+    return n(user.countHolders) + n(group.countHolders);
+  }
+
+  async listPolicyEntities(accountId: string, policy: PolicyRef): Promise<PolicyEntities> {
+    const users = (this.ram.usersOfPolicy.all(accountId, policy.type, policy.name) as Row[]).map((row) => ({
+      userName: row.user_name as string,
+      userId: row.user_id as string,
+      displayName: row.display_name as string,
+      attachedMs: row.attached_ms as number,
+    }));
+    const groups = (this.ram.groupsOfPolicy.all(accountId, policy.type, policy.name) as Row[]).map((row) => ({
+      groupName: row.group_name as string,
+      comments: row.comments as string,
+      attachedMs: row.attached_ms as number,
+    }));
+    return { users, groups };
+  }
+
+  async policiesForUser(
+    accountId: string,
+    userName: string,
+  ): Promise<{ type: PolicyType; name: string; document?: string }[]> {
+    const rows = this.ram.policiesForUser.all(accountId, userName, accountId, userName, accountId) as Row[];
+    return rows.map((row) => ({
+      type: row.policy_type as PolicyType,
+      name: row.policy_name as string,
+      ...(row.document === null ? {} : { document: row.document as string }),
+    }));
+  }
+
+  async iamGeneration(accountId: string): Promise<number> {
+    const row = this.ram.getGeneration.get(accountId) as { iam_generation: number } | undefined;
+    return row?.iam_generation ?? 0;
   }
 
   // --- disks ---
 
-  insertDisk(disk: Disk): Promise<void> {
+  insertDisk(disk: Disk): Promise<boolean> {
     return this.write('insertDisk', disk);
   }
 
@@ -286,7 +622,7 @@ export class SqliteRepository implements MetadataRepository {
   }
 
   /** CopySnapshot: every copy (status creating), its order and its snapshot.share job, together. */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<void> {
+  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean> {
     return this.write('createSnapshotCopies', copies);
   }
 

@@ -9,16 +9,25 @@
 // (one failure rolls back only itself), one fsync.
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { AccessKey, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
-import type { CreateSnapshotOutcome, DeleteOutcome, JobEffect } from '../../domain/ports.js';
+import type { Account, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
+import type {
+  CreateRootKeyOutcome,
+  CreateSnapshotOutcome,
+  DeleteAccountOutcome,
+  DeleteOutcome,
+  DeleteRootKeyOutcome,
+  JobEffect,
+} from '../../domain/ports.js';
 import { applyMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
+import { prepareRamStatements, RAM_WRITES, type StoredAccessKey } from './ram-store.js';
 
 export type Row = Record<string, unknown>;
 
 export interface Store {
   db: Database.Database;
   stmt: ReturnType<typeof prepareStatements>;
+  ram: ReturnType<typeof prepareRamStatements>;
 }
 
 /** Opens (and migrates) the database; throws if its schema is newer than this code. */
@@ -34,7 +43,7 @@ export function openStore(file: string): Store {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     applyMigrations(db, MIGRATIONS);
-    return { db, stmt: prepareStatements(db) };
+    return { db, stmt: prepareStatements(db), ram: prepareRamStatements(db) };
   } catch (error) {
     db.close();
     throw error;
@@ -83,16 +92,81 @@ function insertOrder(s: Store, order: Order): void {
   );
 }
 
+/** The account, unless there is none or it was deleted. */
+function liveAccount(s: Store, accountId: string): Row | undefined {
+  return s.stmt.getLiveAccount.get(accountId) as Row | undefined;
+}
+
+/**
+ * A root key of the account (no user name), written by upsertAccessKey (which owns how keys are
+ * stored). A key id of another account is never taken over.
+ */
+function putRootAccessKey(s: Store, key: StoredAccessKey, accountName: string): void {
+  const existing = s.stmt.getAccessKey.get(key.accessKeyId) as Row | undefined;
+  if (existing && existing.account_id !== key.accountId)
+    throw new Error(`AccessKeyId ${key.accessKeyId} belongs to another account`);
+  WRITES.upsertAccessKey(s, { ...key, userName: null }, accountName);
+}
+
+/** Account ids are 16 digits counting up from the first account's (the operator's). */
+const FIRST_ACCOUNT_ID = 1000000000000001n;
+
 export const WRITES = {
-  upsertAccessKey(s: Store, key: AccessKey, accountName: string): void {
-    const now = Date.now();
-    s.stmt.upsertAccount.run(key.accountId, accountName, now);
-    s.stmt.upsertAccessKey.run(key.accessKeyId, key.accountId, key.secret, key.status, now);
+  ...RAM_WRITES,
+
+  replaceRootAccessKeys(s: Store, key: StoredAccessKey, accountName: string): void {
+    putRootAccessKey(s, key, accountName);
+    s.stmt.deleteOtherRootAccessKeys.run(key.accountId, key.accessKeyId);
   },
 
-  insertDisk(s: Store, disk: Disk): void {
+  /** The root key comes sealed; its account id is the new account's, chosen here. */
+  createAccount(s: Store, name: string, rootKey: StoredAccessKey): Account {
+    const last = (s.stmt.lastAccountId.get() as { id: string | null }).id;
+    const account = {
+      id: String(last === null ? FIRST_ACCOUNT_ID : BigInt(last) + 1n),
+      name,
+      createdMs: rootKey.createdMs,
+    };
+    s.stmt.insertAccount.run(account.id, account.name, account.createdMs);
+    putRootAccessKey(s, { ...rootKey, accountId: account.id }, name);
+    return account;
+  },
+
+  deleteAccount(s: Store, accountId: string): DeleteAccountOutcome {
+    if (!liveAccount(s, accountId)) return 'not-found';
+    const held = s.stmt.countAccountResources.get(accountId, accountId) as {
+      disks: number;
+      snapshots: number;
+    };
+    if (held.disks > 0 || held.snapshots > 0) return { disks: held.disks, snapshots: held.snapshots };
+    const accessKeyIds = (s.stmt.accountAccessKeyIds.all(accountId) as Row[]).map(
+      (row) => row.access_key_id as string,
+    );
+    s.stmt.deleteAccountAccessKeys.run(accountId);
+    s.stmt.markAccountDeleted.run(Date.now(), accountId);
+    return { accessKeyIds };
+  },
+
+  createRootAccessKey(s: Store, key: StoredAccessKey, limit: number): CreateRootKeyOutcome {
+    const account = liveAccount(s, key.accountId);
+    if (!account) return 'account-not-found';
+    if ((s.stmt.countRootAccessKeys.get(key.accountId) as { n: number }).n >= limit) return 'limit-reached';
+    putRootAccessKey(s, key, account.name as string);
+    const row = s.stmt.getAccessKey.get(key.accessKeyId) as Row;
+    return { accessKeyId: key.accessKeyId, status: key.status, createdMs: row.created_ms as number };
+  },
+
+  deleteRootAccessKey(s: Store, accountId: string, accessKeyId: string): DeleteRootKeyOutcome {
+    if (!liveAccount(s, accountId)) return 'account-not-found';
+    return s.stmt.deleteRootAccessKey.run(accountId, accessKeyId).changes > 0 ? 'ok' : 'key-not-found';
+  },
+
+  insertDisk(s: Store, disk: Disk): boolean {
+    // The operator may have deleted the account while this request ran.
+    if (!liveAccount(s, disk.accountId)) return false;
     s.stmt.insertDisk.run(params(disk, ['tags']));
     disk.tags.forEach((tag, position) => s.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value));
+    return true;
   },
 
   markDiskDeleting(s: Store, accountId: string, diskId: string): DeleteOutcome {
@@ -109,12 +183,16 @@ export const WRITES = {
     s.stmt.setDiskSize.run(sizeMib, accountId, diskId);
   },
 
-  createSnapshotCopies(s: Store, copies: { snapshot: Snapshot; order: Order }[]): void {
+  createSnapshotCopies(s: Store, copies: { snapshot: Snapshot; order: Order }[]): boolean {
+    // All copies are of one account, which the operator may have deleted while this request ran.
+    const accountId = copies[0]?.snapshot.accountId;
+    if (accountId !== undefined && !liveAccount(s, accountId)) return false;
     for (const { snapshot, order } of copies) {
       insertOrder(s, order);
       insertSnapshot(s, snapshot);
       enqueueJob(s, 'snapshot.share', snapshot.accountId, snapshot.id);
     }
+    return true;
   },
 
   createSnapshot(s: Store, snapshot: Snapshot, order: Order): CreateSnapshotOutcome {
@@ -287,11 +365,42 @@ export function prepareStatements(db: Database.Database) {
     upsertAccount: p(
       'INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
     ),
-    upsertAccessKey: p(
-      `INSERT INTO access_keys (access_key_id, account_id, secret, status, created_ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (access_key_id) DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret, status = excluded.status`,
-    ),
     getAccessKey: p('SELECT * FROM access_keys WHERE access_key_id = ?'),
+    countRootAccessKeys: p(
+      'SELECT COUNT(*) AS n FROM access_keys WHERE account_id = ? AND user_name IS NULL',
+    ),
+    listRootAccessKeys: p(
+      'SELECT access_key_id, status, created_ms FROM access_keys WHERE account_id = ? AND user_name IS NULL ORDER BY created_ms, access_key_id',
+    ),
+    deleteRootAccessKey: p(
+      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id = ? AND user_name IS NULL',
+    ),
+    deleteOtherRootAccessKeys: p(
+      'DELETE FROM access_keys WHERE account_id = ? AND access_key_id <> ? AND user_name IS NULL',
+    ),
+    accountAccessKeyIds: p('SELECT access_key_id FROM access_keys WHERE account_id = ?'),
+    deleteAccountAccessKeys: p('DELETE FROM access_keys WHERE account_id = ?'),
+    // Ids are all 16 digits, so the largest as text is the largest as a number.
+    lastAccountId: p('SELECT MAX(id) AS id FROM accounts'),
+    insertAccount: p('INSERT INTO accounts (id, name, created_ms) VALUES (?, ?, ?)'),
+    getLiveAccount: p('SELECT * FROM accounts WHERE id = ? AND deleted_ms IS NULL'),
+    markAccountDeleted: p('UPDATE accounts SET deleted_ms = ? WHERE id = ?'),
+    countAccounts: p(
+      'SELECT COUNT(*) AS n FROM accounts WHERE deleted_ms IS NULL AND (@id IS NULL OR id = @id)',
+    ),
+    // Disks and snapshots are counted on a range of their (account_id, …) index, not the table.
+    listAccounts: p(
+      `SELECT a.id, a.name, a.created_ms,
+         (SELECT COUNT(*) FROM access_keys k WHERE k.account_id = a.id AND k.user_name IS NULL) AS access_key_count,
+         (SELECT COUNT(*) FROM disks d WHERE d.account_id = a.id) AS disk_count,
+         (SELECT COUNT(*) FROM snapshots n WHERE n.account_id = a.id) AS snapshot_count
+       FROM accounts a WHERE a.deleted_ms IS NULL AND (@id IS NULL OR a.id = @id)
+       ORDER BY a.id LIMIT @limit OFFSET @offset`,
+    ),
+    countAccountResources: p(
+      `SELECT (SELECT COUNT(*) FROM disks WHERE account_id = ?) AS disks,
+              (SELECT COUNT(*) FROM snapshots WHERE account_id = ?) AS snapshots`,
+    ),
     insertDisk: p(
       `INSERT INTO disks (id, account_id, region_id, name, description, category, size_mib, status, type, charge_type,
          encrypted, kms_key_id, snapshot_id, created_ms)
