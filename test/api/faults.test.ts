@@ -3,7 +3,7 @@
 // account and region, a seeded 30 % rule, the metrics, the operator-only operations, the rules
 // file and the off switch.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ERROR_CATALOG } from '../../src/errors/catalog.js';
@@ -254,8 +254,12 @@ describe('fault injection', () => {
 });
 
 describe('fault rules from the configuration', () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
   const rulesFile = (rules: unknown): string => {
-    const file = path.join(tempDataDir(), 'faults.json');
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const file = path.join(dir, 'faults.json');
     writeFileSync(file, JSON.stringify(rules));
     return file;
   };
