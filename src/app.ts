@@ -3,12 +3,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { ConfigError, type Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
 import { AccountService } from './domain/accounts.js';
 import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
+import { FaultService } from './domain/faults.js';
+import { readFaultRulesFile } from './config/faults-file.js';
 import { Authorizer } from './domain/iam/authorizer.js';
 import { IamService } from './domain/iam/iam-service.js';
 import { JobRunner, jobGiveUp, jobHandlers } from './domain/jobs.js';
@@ -22,6 +24,8 @@ import { createHttpServer } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
 import { BlockStore } from './storage/engine/block-store.js';
 import { SqliteRepository } from './storage/sqlite/sqlite-repository.js';
+import { ApiError } from './errors/catalog.js';
+import { randomInt } from 'node:crypto';
 
 const TIMESTAMP_WINDOW_MS = 15 * 60 * 1000;
 const NONCE_CACHE_ENTRIES = 2_000_000;
@@ -29,6 +33,7 @@ const NONCE_CACHE_ENTRIES = 2_000_000;
 export interface Ensnap {
   http: FastifyInstance;
   root: RootCredentials;
+  faults: FaultService;
   log: Logger;
   /** Listens; resolves with the endpoint URL. */
   listen(): Promise<string>;
@@ -45,6 +50,18 @@ function defaultLogger(config: Config): Logger {
 }
 
 export async function createEnsnap(config: Config, log: Logger = defaultLogger(config)): Promise<Ensnap> {
+  const faults = new FaultService({
+    enabled: config.faults,
+    seed: config.faultsSeed ?? randomInt(2 ** 32),
+    operatorAccountId: ROOT_ACCOUNT_ID,
+    onInjected(fault) {
+      log.info(fault, 'fault injected');
+      metrics.faultInjected(fault.action, fault.code);
+    },
+  });
+  // The rules file is read before anything is opened, so a bad rule stops the start cleanly.
+  if (config.faults && config.faultsFile !== undefined) loadFaultRules(faults, config.faultsFile);
+
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const root = resolveRootCredentials(config.dataDir, config.rootAccessKeyId, config.rootAccessKeySecret);
   const repo = new SqliteRepository(path.join(config.dataDir, 'ensnap.db'), {
@@ -75,7 +92,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
   const regions = new RegionCatalog(config.regions);
   const jobs = new JobRunner(
     repo,
-    jobHandlers(repo, engine),
+    jobHandlers(repo, engine, faults),
     jobGiveUp(repo, engine),
     {
       concurrency: config.jobConcurrency,
@@ -117,17 +134,20 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       profile: config.profile,
       regions,
       disks: new DiskService(repo, engine, regions, waker),
-      snapshots: new SnapshotService(repo, engine, regions, waker, config.profile),
+      snapshots: new SnapshotService(repo, engine, regions, waker, config.profile, (accountId) =>
+        faults.snapshotFailurePending(accountId),
+      ),
       diskData: new DiskDataService(repo, engine, ROOT_ACCOUNT_ID, (error, resource) =>
         log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
       ),
       accounts: new AccountService(repo, ROOT_ACCOUNT_ID, (ids) => keys.forget(ids)),
       iam: new IamService(repo, (ids) => keys.forget(ids)),
+      faults,
     },
     (error, requestId) => log.error({ err: error, requestId }, 'unexpected error'),
     config.bodyLimitBytes,
   );
-  const metrics = new Metrics(repo);
+  const metrics = new Metrics(repo, () => faults.activeCount);
   const http = createHttpServer({
     dispatcher,
     metrics,
@@ -140,6 +160,7 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
   return {
     http,
     root,
+    faults,
     log,
     async listen() {
       if (config.jobs) await jobs.start();
@@ -156,4 +177,17 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
       return closed;
     },
   };
+}
+
+/** The rules file's rules, each checked as AddFaultRule checks it; a bad one stops the start. */
+function loadFaultRules(faults: FaultService, file: string): void {
+  const rules = readFaultRulesFile(file);
+  rules.forEach((rule, i) => {
+    try {
+      faults.load(rule);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      throw new ConfigError(`ENSNAP_FAULTS_FILE ${file}: rule ${i + 1}: ${error.code}: ${error.message}`);
+    }
+  });
 }

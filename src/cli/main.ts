@@ -6,6 +6,7 @@ import { ConfigError } from '../config/config.js';
 import { EnsnapError } from '../client/ensnap-client.js';
 import { accountCommand } from './account.js';
 import { diskCommand } from './disk.js';
+import { faultsCommand } from './faults.js';
 import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
 import { iamCommand } from './iam.js';
 import { serve } from './serve.js';
@@ -22,6 +23,7 @@ commands:
   verify                                   check every stored block and snapshot manifest
   account create|list|delete|keys …        the deployment's accounts (operator only)
   iam user|key|policy|group …              RAM users, AccessKeys, policies, groups of an account
+  faults add|list|clear                    fault rules: make calls fail on purpose (operator only)
 
 \`ensnap <command> --help\` documents each. Every command but serve talks to a running server:
 ${CLIENT_ENVIRONMENT}`;
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   verify: verifyCommand,
   account: accountCommand,
   iam: iamCommand,
+  faults: faultsCommand,
 };
 
 async function main(): Promise<void> {

@@ -33,6 +33,9 @@ export async function serve(argv: string[]): Promise<void> {
         ? `root AccessKeySecret: ${root.accessKeySecret}   (generated now; kept in ${root.file})`
         : `root AccessKeySecret: ${root.file ? `in ${root.file}` : 'from ENSNAP_ROOT_ACCESS_KEY_SECRET'}`,
       config.jobs ? '' : 'background jobs are OFF (ENSNAP_JOBS=off): snapshots stay creating',
+      app.faults.enabled
+        ? `fault injection is on: ${app.faults.activeCount} rule(s) active (seed ${app.faults.seed}; ensnap faults list)`
+        : 'fault injection is OFF (ENSNAP_FAULTS=off)',
     ]
       .filter(Boolean)
       .join('\n') + '\n',

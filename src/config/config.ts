@@ -19,6 +19,12 @@ export interface Config {
   jobs: boolean;
   jobConcurrency: number;
   bodyLimitBytes: number;
+  /** Fault injection on (rules may be set) or off (no rules, the fault operations refused). */
+  faults: boolean;
+  /** A JSON list of fault rules loaded at start. */
+  faultsFile?: string;
+  /** Seeds the rules that have no seed of their own; unset: a random seed per start. */
+  faultsSeed?: number;
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +58,19 @@ export const SETTINGS = [
   ['--jobs', 'ENSNAP_JOBS', 'on', 'on or off: run background snapshot and delete jobs'],
   ['--job-concurrency', 'ENSNAP_JOB_CONCURRENCY', '64', 'background jobs run at once'],
   ['--body-limit', 'ENSNAP_BODY_LIMIT', '1048576', 'largest request body accepted, in bytes'],
+  [
+    '--faults',
+    'ENSNAP_FAULTS',
+    'on',
+    'on or off: fault injection (off: no rules, the fault operations refused)',
+  ],
+  ['--faults-file', 'ENSNAP_FAULTS_FILE', '(none)', 'JSON list of fault rules loaded at start'],
+  [
+    '--faults-seed',
+    'ENSNAP_FAULTS_SEED',
+    '(random)',
+    'seed of the fault rules without a seed of their own: 0 to 4294967295',
+  ],
 ] as const;
 
 type Source = Record<string, string | undefined>;
@@ -117,5 +136,8 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
     jobs: onOff('--jobs', true),
     jobConcurrency: int('--job-concurrency', 64, 1, 64),
     bodyLimitBytes: int('--body-limit', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    faults: onOff('--faults', true),
+    faultsFile: get('--faults-file'),
+    faultsSeed: get('--faults-seed') === undefined ? undefined : int('--faults-seed', 0, 0, 0xffffffff),
   };
 }

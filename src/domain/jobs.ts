@@ -16,6 +16,17 @@ import {
 /** Thrown by a handler that cannot proceed yet; the job is retried later without counting an attempt. */
 export class NotYet extends Error {}
 
+/** Thrown by a handler whose failure no retry can cure: the job gives up at once. */
+export class GiveUp extends Error {}
+
+/** Snapshot copies that a fault rule makes fail (`src/domain/faults.ts`). */
+export interface SnapshotFaults {
+  /** The failure message if the account's next snapshot copy is to fail. */
+  takeSnapshotFailure(accountId: string): string | undefined;
+}
+
+const NO_SNAPSHOT_FAULTS: SnapshotFaults = { takeSnapshotFailure: () => undefined };
+
 /** After a snapshot job's last attempt: the snapshot ends in error and the engine lets it go. */
 export function jobGiveUp(repo: MetadataRepository, engine: JobEngine) {
   return async (job: Job, message: string): Promise<void> => {
@@ -35,11 +46,18 @@ export type JobEngine = Pick<
   'beginSnapshot' | 'copySnapshot' | 'abandonSnapshot' | 'shareSnapshot' | 'deleteSnapshot' | 'deleteVolume'
 >;
 
-export function jobHandlers(repo: MetadataRepository, engine: JobEngine): Record<JobKind, Handler> {
+export function jobHandlers(
+  repo: MetadataRepository,
+  engine: JobEngine,
+  faults: SnapshotFaults = NO_SNAPSHOT_FAULTS,
+): Record<JobKind, Handler> {
   return {
     'snapshot.create': async (job, signal) => {
       const snapshot = await repo.getSnapshot(job.accountId, job.resourceId);
       if (!snapshot || snapshot.status !== 'creating') return undefined;
+      // An injected failure ends the snapshot as a failed copy does: through the give-up path.
+      const injected = faults.takeSnapshotFailure(job.accountId);
+      if (injected !== undefined) throw new GiveUp(injected);
       await engine.beginSnapshot(snapshot.id, snapshot.diskId);
       let reported = snapshot.progress;
       await engine.copySnapshot(
@@ -186,7 +204,7 @@ export class JobRunner implements JobWaker {
             message,
           });
           setTimeout(() => this.wake(), this.options.waitDelayMs).unref();
-        } else if (job.attempts + 1 >= this.options.maxAttempts) {
+        } else if (error instanceof GiveUp || job.attempts + 1 >= this.options.maxAttempts) {
           this.log({ jobId: job.id, kind: job.kind, resourceId: job.resourceId, err: message }, 'job failed');
           await this.giveUp(job, message);
           await this.repo.failJob(job.id, message);

@@ -22,6 +22,8 @@ export class SnapshotService {
     private readonly regions: RegionCatalog,
     private readonly jobs: JobWaker,
     private readonly idProfile: IdProfile,
+    /** Whether a fault rule makes the account's next snapshot copy fail. */
+    private readonly snapshotFailurePending: (accountId: string) => boolean = () => false,
   ) {}
 
   async create(caller: Caller, input: CreateSnapshotInput): Promise<{ snapshotId: string; orderId: string }> {
@@ -62,7 +64,8 @@ export class SnapshotService {
     // The point in time is fixed before the caller hears of the snapshot. Should the process die
     // here, the job calls beginSnapshot again (idempotent) before it copies.
     const state = await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
-    if (state === 'complete') {
+    // A copy that a fault rule makes fail must run as a job, even with nothing to copy.
+    if (state === 'complete' && !this.snapshotFailurePending(caller.accountId)) {
       // Nothing to copy (the disk is unchanged since its last, complete snapshot): the job would
       // only mark the snapshot available, so that is written now, with the job's completion,
       // without waiting for it. If the runner claims the job meanwhile, it finds the snapshot

@@ -287,6 +287,14 @@ export const ERROR_CATALOG = {
     source: 'ensnap',
   },
 
+  // --- fault injection (ensnap's API version; the operator's actions) ---
+  FaultInjectionDisabled: {
+    status: 400,
+    message:
+      'Fault injection is switched off on this server (ENSNAP_FAULTS=off): fault rules cannot be added, listed or cleared.',
+    source: 'ensnap',
+  },
+
   // --- the service itself (never a client's mistake) ---
   InternalError: {
     status: 500,

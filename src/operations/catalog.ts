@@ -12,11 +12,14 @@ import modifySnapshotAttribute from './ens/modify-snapshot-attribute.js';
 import resetDisk from './ens/reset-disk.js';
 import resizeDisk from './ens/resize-disk.js';
 import createAccountAccessKey from './ensnap/create-account-access-key.js';
+import addFaultRule from './ensnap/add-fault-rule.js';
+import clearFaultRules from './ensnap/clear-fault-rules.js';
 import createAccount from './ensnap/create-account.js';
 import deleteAccountAccessKey from './ensnap/delete-account-access-key.js';
 import deleteAccount from './ensnap/delete-account.js';
 import describeAccountAccessKeys from './ensnap/describe-account-access-keys.js';
 import describeAccounts from './ensnap/describe-accounts.js';
+import describeFaultRules from './ensnap/describe-fault-rules.js';
 import describeDiskExtents from './ensnap/describe-disk-extents.js';
 import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
 import readDiskData from './ensnap/read-disk-data.js';
@@ -79,6 +82,10 @@ export const OPERATIONS: readonly Operation[] = [
   describeAccountAccessKeys,
   createAccountAccessKey,
   deleteAccountAccessKey,
+  // the operator's fault rules (version 2026-11-01)
+  addFaultRule,
+  describeFaultRules,
+  clearFaultRules,
   // RAM (version 2015-05-01)
   createUser,
   getUser,

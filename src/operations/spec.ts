@@ -5,6 +5,7 @@ import type { AccountService } from '../domain/accounts.js';
 import type { Caller } from '../domain/caller.js';
 import type { DiskDataService } from '../domain/disk-data.js';
 import type { DiskService } from '../domain/disks.js';
+import type { FaultService } from '../domain/faults.js';
 import type { IamService } from '../domain/iam/iam-service.js';
 import type { IdProfile } from '../domain/ids.js';
 import type { RegionCatalog } from '../domain/region-catalog.js';
@@ -34,6 +35,7 @@ export interface OperationContext {
   diskData: DiskDataService;
   accounts: AccountService;
   iam: IamService;
+  faults: FaultService;
 }
 
 export type Coverage = { status: 'complete' | 'partial' | 'not yet'; missing?: string };

@@ -3,6 +3,7 @@
 // failure becomes a catalog error in the caller's format; anything unexpected is logged and
 // answered as InternalError without internals.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, apiErrorForUnexpected, missingParameter } from '../errors/catalog.js';
 import { newRequestId } from '../domain/ids.js';
 import { findVersion } from '../operations/catalog.js';
@@ -69,6 +70,15 @@ export class RpcDispatcher {
         secure: http.secure,
         now: new Date(),
       });
+      // Fault rules after RAM (an injected fault needs a caller who may make the call) and before
+      // the parameters are read: the fault stands for the service failing, whatever was asked.
+      const latencyMs = this.services.faults.inject({
+        action,
+        caller,
+        regionId: req.params.get('EnsRegionId') ?? req.params.get('RegionId'),
+        requestId,
+      });
+      if (latencyMs > 0) await sleep(latencyMs);
       const input = readInput(operation.params, req.params);
       const body = operation.body ? rawBody(operation.body, req, envelope) : Buffer.alloc(0);
       const result = await operation.handle({ ...this.services, caller, requestId }, input, body);

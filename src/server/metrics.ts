@@ -1,5 +1,5 @@
-// Prometheus metrics (prom-client): requests by action and code, latency by action, and the
-// background jobs waiting and running.
+// Prometheus metrics (prom-client): requests by action and code, latency by action, the
+// background jobs waiting and running, and fault injection (faults injected, rules active).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetadataRepository } from '../domain/ports.js';
 
@@ -19,7 +19,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(repo: MetadataRepository) {
+  private readonly faults = new Counter({
+    name: 'ensnap_faults_injected_total',
+    help: 'Faults injected by fault rules, by action and code (the error code, latency or fail-next-snapshot)',
+    labelNames: ['action', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(repo: MetadataRepository, activeFaultRules: () => number) {
+    new Gauge({
+      name: 'ensnap_fault_rules',
+      help: 'Fault rules active (not yet spent)',
+      registers: [this.registry],
+      collect() {
+        this.set(activeFaultRules());
+      },
+    });
     new Gauge({
       name: 'ensnap_jobs',
       help: 'Background jobs by state',
@@ -37,6 +52,11 @@ export class Metrics {
   // every call otherwise. Both keys are bounded (catalog actions and catalog error keys).
   private readonly counters = new Map<string, { inc(): void }>();
   private readonly histograms = new Map<string, { observe(value: number): void }>();
+
+  /** Codes come from the operator's rules, so these labels stay bounded too. */
+  faultInjected(action: string, code: string): void {
+    this.faults.inc({ action, code });
+  }
 
   /** `action` is a catalog action or "" and `code` a catalog key, so labels stay bounded. */
   observe(action: string, code: string, seconds: number): void {

@@ -341,6 +341,9 @@ describe('accounts', () => {
       // Whole-store and account operations are the operator's: b is refused whatever the id.
       VerifyStorage: (sdk) => [outcome(accounts(sdk, 'VerifyStorage'))],
       CreateAccount: (sdk) => [outcome(accounts(sdk, 'CreateAccount'))],
+      AddFaultRule: (sdk) => [outcome(accounts(sdk, 'AddFaultRule', { MatchAction: '*', LatencyMs: 5 }))],
+      DescribeFaultRules: (sdk) => [outcome(accounts(sdk, 'DescribeFaultRules'))],
+      ClearFaultRules: (sdk) => [outcome(accounts(sdk, 'ClearFaultRules'))],
       DescribeAccounts: (sdk, ids) => [
         outcome(accounts(sdk, 'DescribeAccounts', { AccountId: ids.accountId })),
       ],
