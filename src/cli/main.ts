@@ -8,6 +8,7 @@ import { accountCommand } from './account.js';
 import { diskCommand } from './disk.js';
 import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
 import { iamCommand } from './iam.js';
+import { ordersCommand } from './orders.js';
 import { serve } from './serve.js';
 import { snapshotCommand } from './snapshot.js';
 import { verifyCommand } from './verify.js';
@@ -22,6 +23,7 @@ commands:
   verify                                   check every stored block and snapshot manifest
   account create|list|delete|keys …        the deployment's accounts (operator only)
   iam user|key|policy|group …              RAM users, AccessKeys, policies, groups of an account
+  orders [--account <AccountId>] | show <OrderId>   every account's orders (operator only)
 
 \`ensnap <command> --help\` documents each. Every command but serve talks to a running server:
 ${CLIENT_ENVIRONMENT}`;
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   verify: verifyCommand,
   account: accountCommand,
   iam: iamCommand,
+  orders: ordersCommand,
 };
 
 async function main(): Promise<void> {

@@ -17,8 +17,10 @@ import deleteAccountAccessKey from './ensnap/delete-account-access-key.js';
 import deleteAccount from './ensnap/delete-account.js';
 import describeAccountAccessKeys from './ensnap/describe-account-access-keys.js';
 import describeAccounts from './ensnap/describe-accounts.js';
+import describeOrders from './ensnap/describe-orders.js';
 import describeDiskExtents from './ensnap/describe-disk-extents.js';
 import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
+import modifyAccountStanding from './ensnap/modify-account-standing.js';
 import readDiskData from './ensnap/read-disk-data.js';
 import readSnapshotData from './ensnap/read-snapshot-data.js';
 import verifyStorage from './ensnap/verify-storage.js';
@@ -78,6 +80,8 @@ export const OPERATIONS: readonly Operation[] = [
   deleteAccount,
   describeAccountAccessKeys,
   createAccountAccessKey,
+  modifyAccountStanding,
+  describeOrders,
   deleteAccountAccessKey,
   // RAM (version 2015-05-01)
   createUser,
