@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, type Config } from './config/config.js';
 import { resolveRootCredentials, ROOT_ACCOUNT_ID, type RootCredentials } from './config/root-credentials.js';
 import { AccountService } from './domain/accounts.js';
+import { BillingService } from './domain/billing.js';
 import { resolveSecretKey } from './config/secret-key.js';
 import { DATA_MAX_BYTES, DiskDataService } from './domain/disk-data.js';
 import { DiskService } from './domain/disks.js';
@@ -133,14 +134,21 @@ export async function createEnsnap(config: Config, log: Logger = defaultLogger(c
     {
       profile: config.profile,
       regions,
-      disks: new DiskService(repo, engine, regions, waker),
-      snapshots: new SnapshotService(repo, engine, regions, waker, config.profile, (accountId) =>
-        faults.snapshotFailurePending(accountId),
+      disks: new DiskService(repo, engine, regions, waker, config.diskPricePerGibMonth),
+      snapshots: new SnapshotService(
+        repo,
+        engine,
+        regions,
+        waker,
+        config.profile,
+        config.snapshotPolicy,
+        (accountId) => faults.snapshotFailurePending(accountId),
       ),
       diskData: new DiskDataService(repo, engine, ROOT_ACCOUNT_ID, (error, resource) =>
         log.error({ err: error, resource }, 'stored data is damaged: run `ensnap verify`'),
       ),
       accounts: new AccountService(repo, ROOT_ACCOUNT_ID, (ids) => keys.forget(ids)),
+      billing: new BillingService(repo, ROOT_ACCOUNT_ID),
       iam: new IamService(repo, (ids) => keys.forget(ids)),
       faults,
     },

@@ -8,6 +8,9 @@ import { fields, json, result, SECRET_NOTE, table, text } from './output.js';
 export const ACCOUNT_USAGE = `usage: ensnap account create [--name <AccountName>]
        ensnap account list
        ensnap account delete <AccountId>
+       ensnap account set <AccountId> [--balance N] [--overdue N] [--frozen true|false]
+                          [--real-name true|false] [--snapshots-per-disk N]
+                          [--snapshots-per-account N] [--snapshot-capacity-gib N]
        ensnap account keys list <AccountId>
        ensnap account keys create <AccountId>
        ensnap account keys delete <AccountId> <AccessKeyId>
@@ -20,6 +23,11 @@ create       A new account and its root AccessKey. The AccessKeySecret is printe
 list         Every account: id, name, creation time, root keys, disks, snapshots.
 delete       Deletes an account that holds no disks and no snapshots (delete them first, with the
              account's own key); its AccessKeys stop working at once.
+set          The account's standing and quotas (options not given stay as they are): its balance
+             and overdue amount (currency units), frozen, real-name verified, and its own
+             snapshot quotas (0: no limit). A frozen, unverified or overdue account's
+             CreateSnapshot and CreateDisk are refused, as is a CreateSnapshot its balance or
+             quotas do not cover. Prints the standing after the change.
 keys list    The account's root AccessKeys (never their secrets).
 keys create  Another root AccessKey for the account (at most 2), to rotate: create, switch, delete.
 keys delete  Deletes one root AccessKey of the account; it stops working at once.
@@ -87,6 +95,45 @@ const ACCOUNT_COMMANDS: CommandTree = {
       const [accountId] = input.args as [string];
       const answer = await call(client, 'DeleteAccount', { AccountId: accountId });
       process.stdout.write(input.json ? json(result(answer)) : `deleted account ${accountId}\n`);
+    },
+  },
+  set: {
+    args: ['AccountId'],
+    options: {
+      balance: 'string',
+      overdue: 'string',
+      frozen: 'string',
+      'real-name': 'string',
+      'snapshots-per-disk': 'string',
+      'snapshots-per-account': 'string',
+      'snapshot-capacity-gib': 'string',
+    },
+    async run(client, input) {
+      const [accountId] = input.args as [string];
+      const answer = await call(client, 'ModifyAccountStanding', {
+        AccountId: accountId,
+        Balance: optionalOption(input, 'balance'),
+        OverdueAmount: optionalOption(input, 'overdue'),
+        Frozen: optionalOption(input, 'frozen'),
+        RealNameVerified: optionalOption(input, 'real-name'),
+        SnapshotsPerDiskQuota: optionalOption(input, 'snapshots-per-disk'),
+        SnapshotsPerAccountQuota: optionalOption(input, 'snapshots-per-account'),
+        SnapshotCapacityQuotaGiB: optionalOption(input, 'snapshot-capacity-gib'),
+      });
+      if (input.json) return void process.stdout.write(json(result(answer)));
+      const quota = (value: unknown) => (value === null ? 'default' : value);
+      process.stdout.write(
+        fields([
+          ['AccountId', answer.AccountId],
+          ['Balance', answer.Balance],
+          ['OverdueAmount', answer.OverdueAmount],
+          ['Frozen', answer.Frozen],
+          ['RealNameVerified', answer.RealNameVerified],
+          ['SnapshotsPerDiskQuota', quota(answer.SnapshotsPerDiskQuota)],
+          ['SnapshotsPerAccountQuota', quota(answer.SnapshotsPerAccountQuota)],
+          ['SnapshotCapacityQuotaGiB', quota(answer.SnapshotCapacityQuotaGiB)],
+        ]),
+      );
     },
   },
   keys: {

@@ -9,6 +9,7 @@ import { diskCommand } from './disk.js';
 import { faultsCommand } from './faults.js';
 import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
 import { iamCommand } from './iam.js';
+import { ordersCommand } from './orders.js';
 import { serve } from './serve.js';
 import { snapshotCommand } from './snapshot.js';
 import { verifyCommand } from './verify.js';
@@ -24,6 +25,7 @@ commands:
   account create|list|delete|keys …        the deployment's accounts (operator only)
   iam user|key|policy|group …              RAM users, AccessKeys, policies, groups of an account
   faults add|list|clear                    fault rules: make calls fail on purpose (operator only)
+  orders [--account <AccountId>] | show <OrderId>   every account's orders (operator only)
 
 \`ensnap <command> --help\` documents each. Every command but serve talks to a running server:
 ${CLIENT_ENVIRONMENT}`;
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   account: accountCommand,
   iam: iamCommand,
   faults: faultsCommand,
+  orders: ordersCommand,
 };
 
 async function main(): Promise<void> {

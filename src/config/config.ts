@@ -2,6 +2,7 @@
 // defaults. A bad value stops the process with a message that says what to fix.
 import { DEFAULT_REGION_IDS } from '../domain/regions.js';
 import type { IdProfile } from '../domain/ids.js';
+import type { SnapshotPolicy } from '../domain/model.js';
 import { parseSecretKey } from './secret-key.js';
 
 export interface Config {
@@ -25,6 +26,9 @@ export interface Config {
   faultsFile?: string;
   /** Seeds the rules that have no seed of their own; unset: a random seed per start. */
   faultsSeed?: number;
+  /** Prices (currency units per GiB for one month) and default quotas of CreateSnapshot. */
+  snapshotPolicy: SnapshotPolicy;
+  diskPricePerGibMonth: number;
 }
 
 export class ConfigError extends Error {}
@@ -71,6 +75,31 @@ export const SETTINGS = [
     '(random)',
     'seed of the fault rules without a seed of their own: 0 to 4294967295',
   ],
+  [
+    '--snapshot-price-per-gib-month',
+    'ENSNAP_SNAPSHOT_PRICE_PER_GIB_MONTH',
+    '0',
+    "a CreateSnapshot order's amount: this × the disk's GiB (one month), taken from the balance",
+  ],
+  [
+    '--disk-price-per-gib-month',
+    'ENSNAP_DISK_PRICE_PER_GIB_MONTH',
+    '0',
+    "a ResizeDisk order's amount: this × the GiB added (one month)",
+  ],
+  ['--snapshots-per-disk', 'ENSNAP_SNAPSHOTS_PER_DISK', '64', 'snapshots a disk may have (0: no limit)'],
+  [
+    '--snapshots-per-account',
+    'ENSNAP_SNAPSHOTS_PER_ACCOUNT',
+    '0',
+    'snapshots an account may have (0: no limit)',
+  ],
+  [
+    '--snapshot-capacity-gib',
+    'ENSNAP_SNAPSHOT_CAPACITY_GIB',
+    '0',
+    "GiB an account's snapshots may add up to, by their disks' sizes (0: no limit)",
+  ],
 ] as const;
 
 type Source = Record<string, string | undefined>;
@@ -97,6 +126,14 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
     if (raw === 'on' || raw === 'true' || raw === '1') return true;
     if (raw === 'off' || raw === 'false' || raw === '0') return false;
     throw new ConfigError(`${flag} must be on or off, not "${raw}"`);
+  };
+  const price = (flag: string): number => {
+    const raw = get(flag);
+    if (raw === undefined) return 0;
+    if (!/^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(raw)) {
+      throw new ConfigError(`${flag} must be an amount like 0.12, not "${raw}"`);
+    }
+    return Number(raw);
   };
 
   const profile = get('--profile') ?? 'seed';
@@ -139,5 +176,14 @@ export function loadConfig(flags: Source, env: Source = process.env): Config {
     faults: onOff('--faults', true),
     faultsFile: get('--faults-file'),
     faultsSeed: get('--faults-seed') === undefined ? undefined : int('--faults-seed', 0, 0, 0xffffffff),
+    snapshotPolicy: {
+      pricePerGibMonth: price('--snapshot-price-per-gib-month'),
+      quotas: {
+        snapshotsPerDisk: int('--snapshots-per-disk', 64, 0, 1_000_000_000),
+        snapshotsPerAccount: int('--snapshots-per-account', 0, 0, 1_000_000_000),
+        snapshotCapacityGib: int('--snapshot-capacity-gib', 0, 0, 1_000_000_000_000),
+      },
+    },
+    diskPricePerGibMonth: price('--disk-price-per-gib-month'),
   };
 }

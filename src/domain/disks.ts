@@ -2,6 +2,7 @@
 // shows Deleting until its volume is gone, and waits for snapshots of it that are still being taken.
 import { ApiError } from '../errors/catalog.js';
 import type { Caller } from './caller.js';
+import { orderRefusalError } from './billing.js';
 import { newDiskId, newOrderId } from './ids.js';
 import type { Disk, DiskCategory, DiskFilter, Page, PageOf } from './model.js';
 import {
@@ -31,6 +32,7 @@ export class DiskService {
     private readonly engine: BlockEngine,
     private readonly regions: RegionCatalog,
     private readonly jobs: JobWaker,
+    private readonly diskPricePerGibMonth: number,
   ) {}
 
   async create(caller: Caller, input: CreateDiskInput): Promise<{ diskId: string }> {
@@ -72,10 +74,11 @@ export class DiskService {
       if (error instanceof EngineDataUnreadable) throw new ApiError('StoredDataDamaged');
       throw error;
     }
-    if (!(await this.repo.insertDisk(disk))) {
-      // The operator deleted the account (and with it the caller's key) while this ran.
+    const outcome = await this.repo.insertDisk(disk);
+    if (outcome !== 'ok') {
+      // The account's standing forbids a new disk, or the operator deleted the account meanwhile.
       await this.engine.deleteVolume(disk.id);
-      throw new ApiError('InvalidAccessKeyId.NotFound');
+      throw orderRefusalError(outcome);
     }
     return { diskId: disk.id };
   }
@@ -128,6 +131,8 @@ export class DiskService {
       resourceId: diskId,
       regionId: disk.regionId,
       state: 'paid',
+      // One month of the added capacity.
+      amount: Math.round(((sizeMib - disk.sizeMib) / 1024) * this.diskPricePerGibMonth * 100) / 100,
       createdMs: now,
     });
     return { orderId };

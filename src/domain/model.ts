@@ -51,7 +51,34 @@ export interface Order {
   resourceId: string;
   regionId: string;
   state: 'paid' | 'refunded';
+  /** Charged for the order, in currency units (price × size for one month). */
+  amount: number;
   createdMs: number;
+}
+
+/** Snapshot quotas; 0 is no limit. */
+export interface SnapshotQuotas {
+  snapshotsPerDisk: number;
+  snapshotsPerAccount: number;
+  snapshotCapacityGib: number;
+}
+
+/** What an account may order, as the operator sets it. */
+export interface AccountStanding {
+  /** Prepaid funds, in currency units; a priced order is taken from it. */
+  balance: number;
+  /** Unpaid bills, in currency units: above 0, nothing new is ordered. */
+  overdue: number;
+  frozen: boolean;
+  realNameVerified: boolean;
+  /** The account's own quotas; a null one is the service's default. */
+  quotas: { [K in keyof SnapshotQuotas]: number | null };
+}
+
+/** How CreateSnapshot prices and limits, from the configuration. */
+export interface SnapshotPolicy {
+  pricePerGibMonth: number;
+  quotas: SnapshotQuotas;
 }
 
 export type JobKind = 'snapshot.create' | 'snapshot.share' | 'snapshot.delete' | 'disk.delete';

@@ -13,6 +13,8 @@ import type {
   PageOf,
   Snapshot,
   SnapshotFilter,
+  AccountStanding,
+  SnapshotPolicy,
 } from './model.js';
 import type {
   AccessKeyInfo,
@@ -30,7 +32,27 @@ import type {
 
 /** Written (with the id of its snapshot.create job), or why not. */
 export type CreateSnapshotOutcome =
-  { jobId: number } | 'disk-not-found' | 'disk-other-region' | 'disk-bad-status';
+  | { jobId: number }
+  | 'disk-not-found'
+  | 'disk-other-region'
+  | 'disk-bad-status'
+  | StandingRefusal
+  | 'insufficient-balance'
+  | 'quota-exceeded';
+/** Why an account in bad standing may not order (checked in this order). */
+export type StandingRefusal = 'account-not-found' | 'account-frozen' | 'not-real-name-verified' | 'overdue';
+/** Written, or why not. */
+export type InsertDiskOutcome = 'ok' | StandingRefusal;
+/** The operator's change to an account's standing and quotas (absent: unchanged). */
+export interface StandingChange {
+  balance?: number;
+  overdue?: number;
+  frozen?: boolean;
+  realNameVerified?: boolean;
+  snapshotsPerDisk?: number;
+  snapshotsPerAccount?: number;
+  snapshotCapacityGib?: number;
+}
 export type DeleteOutcome = 'ok' | 'not-found' | 'bad-status';
 /** Deleted (with the ids of the access keys deleted with it), or why not. */
 export type DeleteAccountOutcome =
@@ -207,8 +229,8 @@ export interface MetadataRepository {
   /** Changes with every RAM write of the account (users, keys, groups, policies, attachments). */
   iamGeneration(accountId: string): Promise<number>;
 
-  /** False (nothing written) if the disk's account was deleted meanwhile. */
-  insertDisk(disk: Disk): Promise<boolean>;
+  /** Refused (nothing written) if the account's standing forbids it or it was deleted meanwhile. */
+  insertDisk(disk: Disk): Promise<InsertDiskOutcome>;
   getDisk(accountId: string, diskId: string): Promise<Disk | undefined>;
   listDisks(accountId: string, filter: DiskFilter, page: Page): Promise<PageOf<Disk>>;
   /** Available → Deleting and a disk.delete job, atomically. */
@@ -218,10 +240,16 @@ export interface MetadataRepository {
   resizeDisk(accountId: string, diskId: string, sizeMib: number, order: Order): Promise<void>;
 
   /**
-   * The disk is re-checked inside the transaction (exists, in the region, Available); then the
-   * snapshot (status creating), its order and its snapshot.create job are written together.
+   * The disk (exists, in the region, Available), the account's standing, the quotas and the balance
+   * are checked inside the transaction; then the snapshot (status creating), its order (priced by
+   * `policy`, its amount taken from the balance) and its snapshot.create job are written together.
    */
-  createSnapshot(snapshot: Snapshot, order: Order): Promise<CreateSnapshotOutcome>;
+  createSnapshot(snapshot: Snapshot, order: Order, policy: SnapshotPolicy): Promise<CreateSnapshotOutcome>;
+  /** The new standing, or undefined if there is no such account. */
+  setAccountStanding(accountId: string, change: StandingChange): Promise<AccountStanding | undefined>;
+  getAccountStanding(accountId: string): Promise<AccountStanding | undefined>;
+  /** The orders of every account, or of one, newest first. */
+  listOrders(filter: { accountId?: string; orderId?: string }, page: Page): Promise<PageOf<Order>>;
   /**
    * CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. False
    * (nothing written) if their account was deleted meanwhile.

@@ -4,7 +4,8 @@
 import { ApiError } from '../errors/catalog.js';
 import type { Caller } from './caller.js';
 import { newOrderId, newSnapshotId, type IdProfile } from './ids.js';
-import type { Order, Page, PageOf, Snapshot, SnapshotFilter } from './model.js';
+import { orderRefusalError } from './billing.js';
+import type { Order, Page, PageOf, Snapshot, SnapshotFilter, SnapshotPolicy } from './model.js';
 import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
 import type { RegionCatalog } from './region-catalog.js';
 
@@ -22,6 +23,7 @@ export class SnapshotService {
     private readonly regions: RegionCatalog,
     private readonly jobs: JobWaker,
     private readonly idProfile: IdProfile,
+    private readonly policy: SnapshotPolicy,
     /** Whether a fault rule makes the account's next snapshot copy fail. */
     private readonly snapshotFailurePending: (accountId: string) => boolean = () => false,
   ) {}
@@ -48,19 +50,25 @@ export class SnapshotService {
       createdMs: now,
       lastError: '',
     };
-    const outcome = await this.repo.createSnapshot(snapshot, {
-      id: snapshot.orderId,
-      accountId: caller.accountId,
-      product: 'snapshot',
-      action: 'CreateSnapshot',
-      resourceId: snapshot.id,
-      regionId: input.regionId,
-      state: 'paid',
-      createdMs: now,
-    });
+    const outcome = await this.repo.createSnapshot(
+      snapshot,
+      {
+        id: snapshot.orderId,
+        accountId: caller.accountId,
+        product: 'snapshot',
+        action: 'CreateSnapshot',
+        resourceId: snapshot.id,
+        regionId: input.regionId,
+        state: 'paid',
+        amount: 0, // priced inside the transaction, from the disk's size there
+        createdMs: now,
+      },
+      this.policy,
+    );
     if (outcome === 'disk-not-found') throw new ApiError('DiskIdNotFound');
     if (outcome === 'disk-other-region') throw new ApiError('InvalidParameter.%s', 'EnsRegionId');
     if (outcome === 'disk-bad-status') throw new ApiError('IncorrectStatus.Disk');
+    if (typeof outcome === 'string') throw orderRefusalError(outcome);
     // The point in time is fixed before the caller hears of the snapshot. Should the process die
     // here, the job calls beginSnapshot again (idempotent) before it copies.
     const state = await this.engine.beginSnapshot(snapshot.id, snapshot.diskId);
@@ -117,6 +125,8 @@ export class SnapshotService {
         resourceId: snapshot.id,
         regionId,
         state: 'paid',
+        // A copy shares the source's data: it adds no storage to pay for.
+        amount: 0,
         createdMs: now,
       };
       return { snapshot, order };

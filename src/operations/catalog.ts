@@ -20,8 +20,10 @@ import deleteAccount from './ensnap/delete-account.js';
 import describeAccountAccessKeys from './ensnap/describe-account-access-keys.js';
 import describeAccounts from './ensnap/describe-accounts.js';
 import describeFaultRules from './ensnap/describe-fault-rules.js';
+import describeOrders from './ensnap/describe-orders.js';
 import describeDiskExtents from './ensnap/describe-disk-extents.js';
 import describeSnapshotExtents from './ensnap/describe-snapshot-extents.js';
+import modifyAccountStanding from './ensnap/modify-account-standing.js';
 import readDiskData from './ensnap/read-disk-data.js';
 import readSnapshotData from './ensnap/read-snapshot-data.js';
 import verifyStorage from './ensnap/verify-storage.js';
@@ -81,6 +83,8 @@ export const OPERATIONS: readonly Operation[] = [
   deleteAccount,
   describeAccountAccessKeys,
   createAccountAccessKey,
+  modifyAccountStanding,
+  describeOrders,
   deleteAccountAccessKey,
   // the operator's fault rules (version 2026-11-01)
   addFaultRule,

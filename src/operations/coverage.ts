@@ -19,10 +19,15 @@ export function coverageTable(): string {
 }
 
 export function errorTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
   const rows = Object.entries(ERROR_CATALOG).map(
-    ([code, e]) => `| \`${code}\` | ${e.status} | ${e.message.replace(/\|/g, '\\|')} | ${e.source} |`,
+    ([code, e]) => `| \`${code}\` | ${e.status} | ${cell(e.message)} | ${e.source} | ${cell(e.condition)} |`,
   );
-  return ['| code | HTTP | message | source |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| code | HTTP | message | source | produced by |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 /** Replaces what stands between `<!-- name:begin -->` and `<!-- name:end -->` in `text`. */

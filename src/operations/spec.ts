@@ -1,6 +1,7 @@
 // The declarative operation spec: each operation declares its parameters once; the declaration
 // validates the request, types the handler's input and feeds the coverage table in the docs.
 import { invalidParameter, missingParameter } from '../errors/catalog.js';
+import type { BillingService } from '../domain/billing.js';
 import type { AccountService } from '../domain/accounts.js';
 import type { Caller } from '../domain/caller.js';
 import type { DiskDataService } from '../domain/disk-data.js';
@@ -34,6 +35,7 @@ export interface OperationContext {
   snapshots: SnapshotService;
   diskData: DiskDataService;
   accounts: AccountService;
+  billing: BillingService;
   iam: IamService;
   faults: FaultService;
 }

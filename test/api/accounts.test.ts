@@ -44,6 +44,8 @@ const ACCOUNT_ACTIONS = [
   'DescribeAccountAccessKeys',
   'CreateAccountAccessKey',
   'DeleteAccountAccessKey',
+  'ModifyAccountStanding',
+  'DescribeOrders',
 ];
 
 /** An account as the tests use it: its root key, through both SDK cores and the ensnap client. */
@@ -185,6 +187,8 @@ describe('accounts', () => {
       DescribeAccountAccessKeys: { AccountId: a.accountId },
       CreateAccountAccessKey: { AccountId: a.accountId },
       DeleteAccountAccessKey: { AccountId: a.accountId, AccountAccessKeyId: a.accessKeyId },
+      ModifyAccountStanding: { AccountId: a.accountId, Frozen: true },
+      DescribeOrders: {},
     };
     for (const sdk of [b.pop, b.v3]) {
       for (const action of ACCOUNT_ACTIONS)
@@ -362,6 +366,10 @@ describe('accounts', () => {
           }),
         ),
       ],
+      ModifyAccountStanding: (sdk, ids) => [
+        outcome(accounts(sdk, 'ModifyAccountStanding', { AccountId: ids.accountId, Balance: '5' })),
+      ],
+      DescribeOrders: (sdk, ids) => [outcome(accounts(sdk, 'DescribeOrders', { AccountId: ids.accountId }))],
       // RAM: a's users, keys, groups and policies, named by b (RAM names are per account).
       ...ramCases(),
     };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { ERROR_CATALOG } from '../../src/errors/catalog.js';
+import { ERROR_CATALOG, FAULT_RULE_ONLY } from '../../src/errors/catalog.js';
 import { startEnsnap, tempDataDir, type Running } from '../helpers/ensnap.js';
 import {
   assertSdkError,
@@ -86,6 +86,18 @@ describe('fault injection', () => {
       await metrics(server),
       /ensnap_faults_injected_total\{action="CreateSnapshot",code="IncorrectStatus\.Disk"\} 2\n/,
     );
+  });
+
+  it('every catalog code no real condition produces reaches the SDKs through a fault rule', async () => {
+    const faultOnly = Object.entries(ERROR_CATALOG).filter(([, e]) => e.condition === FAULT_RULE_ONLY);
+    assert.ok(faultOnly.length > 50, `${faultOnly.length} fault-only codes`);
+    for (const [code, entry] of faultOnly) {
+      await ensnapCall(pop, 'AddFaultRule', { MatchAction: 'CreateSnapshot', ErrorCode: code, Count: 1 });
+      const sdk = code.length % 2 === 0 ? pop : v3;
+      const error = await sdkError(() => sdk.call('CreateSnapshot', { EnsRegionId: REGION, DiskId: 'd-x' }));
+      assertSdkError(error, code, entry.status, `${sdk.name} ${code}`);
+      assert.equal(error.data.Message, entry.message, code);
+    }
   });
 
   it('fills a templated code and answers a 5xx only when the catalog code is one', async () => {

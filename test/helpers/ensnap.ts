@@ -37,6 +37,8 @@ export async function startEnsnap(
       ENSNAP_DATA_DIR: dataDir,
       ENSNAP_ROOT_ACCESS_KEY_ID: TEST_KEY.id,
       ENSNAP_ROOT_ACCESS_KEY_SECRET: TEST_KEY.secret,
+      // Many tests take more snapshots of one disk than the default quota allows.
+      ENSNAP_SNAPSHOTS_PER_DISK: '0',
       ...env,
     },
   );
@@ -79,6 +81,7 @@ export function spawnEnsnap(dataDir: string, env: Record<string, string> = {}): 
       ENSNAP_ROOT_ACCESS_KEY_ID: TEST_KEY.id,
       ENSNAP_ROOT_ACCESS_KEY_SECRET: TEST_KEY.secret,
       ENSNAP_LOG_LEVEL: 'warn',
+      ENSNAP_SNAPSHOTS_PER_DISK: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

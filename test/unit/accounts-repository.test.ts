@@ -95,7 +95,7 @@ describe('account repository', () => {
 
   it('deletes only an empty account, with its keys; nothing is written for it afterwards', async () => {
     const account = await repo.createAccount('held', { accessKeyId: 'key-h', secret: 's' });
-    assert.equal(await repo.insertDisk(disk('d-held', account.id)), true);
+    assert.equal(await repo.insertDisk(disk('d-held', account.id)), 'ok');
     assert.deepEqual(await repo.deleteAccount(account.id), { disks: 1, snapshots: 0 });
     assert.equal(await repo.markDiskDeleting(account.id, 'd-held'), 'ok');
     const [job] = await repo.claimJobs(Date.now(), Date.now() + 60_000, 10);
@@ -111,7 +111,7 @@ describe('account repository', () => {
       0,
     );
     // A request of the account still under way when it was deleted writes nothing.
-    assert.equal(await repo.insertDisk(disk('d-late', account.id)), false);
+    assert.equal(await repo.insertDisk(disk('d-late', account.id)), 'account-not-found');
     assert.equal(await repo.getDisk(account.id, 'd-late'), undefined);
   });
 });

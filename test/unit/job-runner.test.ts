@@ -105,8 +105,10 @@ async function seed(repo: SqliteRepository): Promise<string> {
       resourceId: 's-1',
       regionId: 'r',
       state: 'paid',
+      amount: 0,
       createdMs: 1,
     },
+    { pricePerGibMonth: 0, quotas: { snapshotsPerDisk: 64, snapshotsPerAccount: 0, snapshotCapacityGib: 0 } },
   );
   assert.ok(typeof outcome === 'object' && outcome.jobId > 0, String(outcome));
   return 's-1';

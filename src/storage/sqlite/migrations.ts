@@ -214,4 +214,22 @@ ALTER TABLE accounts ADD COLUMN deleted_ms BIGINT;
 CREATE INDEX access_keys_by_account ON access_keys (account_id, created_ms);
 `,
   },
+  {
+    version: 5,
+    name: 'standing-orders-quotas',
+    // An account's standing as the operator sets it (amounts in currency units); existing accounts
+    // start in good standing. A NULL quota takes the service's configured default. Orders carry
+    // their amount (0 for orders written before prices existed).
+    sql: `
+ALTER TABLE accounts ADD COLUMN balance DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN overdue DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN real_name_verified INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE accounts ADD COLUMN snapshots_per_disk INTEGER;
+ALTER TABLE accounts ADD COLUMN snapshots_per_account INTEGER;
+ALTER TABLE accounts ADD COLUMN snapshot_capacity_gib INTEGER;
+
+ALTER TABLE orders ADD COLUMN amount DOUBLE PRECISION NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -29,6 +29,7 @@ import type {
 import type {
   AccessKey,
   Account,
+  AccountStanding,
   AccountSummary,
   Disk,
   DiskFilter,
@@ -39,6 +40,7 @@ import type {
   PageOf,
   Snapshot,
   SnapshotFilter,
+  SnapshotPolicy,
 } from '../../domain/model.js';
 import type {
   AttachOutcome,
@@ -53,11 +55,13 @@ import type {
   DeleteRootKeyOutcome,
   DeleteUserOutcome,
   DetachOutcome,
+  InsertDiskOutcome,
   JobEffect,
   KeyChangeOutcome,
   MembershipOutcome,
   MetadataRepository,
   PolicyHolder,
+  StandingChange,
   SetDefaultVersionOutcome,
   UpdateUserOutcome,
   UserChange,
@@ -69,6 +73,7 @@ import {
   openStore,
   runBatch,
   toSnapshot,
+  toStanding,
   type Row,
   type Store,
   type WriteArgs,
@@ -527,7 +532,7 @@ export class SqliteRepository implements MetadataRepository {
 
   // --- disks ---
 
-  insertDisk(disk: Disk): Promise<boolean> {
+  insertDisk(disk: Disk): Promise<InsertDiskOutcome> {
     return this.write('insertDisk', disk);
   }
 
@@ -576,8 +581,28 @@ export class SqliteRepository implements MetadataRepository {
 
   // --- snapshots ---
 
-  createSnapshot(snapshot: Snapshot, order: Order): Promise<CreateSnapshotOutcome> {
-    return this.write('createSnapshot', snapshot, order);
+  createSnapshot(snapshot: Snapshot, order: Order, policy: SnapshotPolicy): Promise<CreateSnapshotOutcome> {
+    return this.write('createSnapshot', snapshot, order, policy);
+  }
+
+  setAccountStanding(accountId: string, change: StandingChange): Promise<AccountStanding | undefined> {
+    return this.write('setAccountStanding', accountId, change);
+  }
+
+  async getAccountStanding(accountId: string): Promise<AccountStanding | undefined> {
+    const row = this.stmt.accountStanding.get(accountId) as Parameters<typeof toStanding>[0] | undefined;
+    return row ? toStanding(row) : undefined;
+  }
+
+  async listOrders(filter: { accountId?: string; orderId?: string }, page: Page): Promise<PageOf<Order>> {
+    const where = { account_id: filter.accountId ?? null, id: filter.orderId ?? null };
+    const total = (this.stmt.countOrders.get(where) as { n: number }).n;
+    const rows = this.stmt.listOrders.all({
+      ...where,
+      limit: page.pageSize,
+      offset: (page.pageNumber - 1) * page.pageSize,
+    }) as Row[];
+    return { items: rows.map((row) => fromRow<Order>(row)), totalCount: total };
   }
 
   async getSnapshot(accountId: string, snapshotId: string): Promise<Snapshot | undefined> {

@@ -9,14 +9,27 @@
 // (one failure rolls back only itself), one fsync.
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import type { Account, Disk, Job, JobKind, Order, Snapshot } from '../../domain/model.js';
+import type {
+  Account,
+  AccountStanding,
+  Disk,
+  Job,
+  JobKind,
+  Order,
+  Snapshot,
+  SnapshotPolicy,
+  SnapshotQuotas,
+} from '../../domain/model.js';
 import type {
   CreateRootKeyOutcome,
   CreateSnapshotOutcome,
   DeleteAccountOutcome,
   DeleteOutcome,
   DeleteRootKeyOutcome,
+  InsertDiskOutcome,
   JobEffect,
+  StandingChange,
+  StandingRefusal,
 } from '../../domain/ports.js';
 import { applyMigrations } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
@@ -88,8 +101,56 @@ function insertOrder(s: Store, order: Order): void {
     order.resourceId,
     order.regionId,
     order.state,
+    order.amount,
     order.createdMs,
   );
+}
+
+/** Currency amounts are kept to the cent. */
+const toCents = (amount: number): number => Math.round(amount * 100) / 100;
+
+/**
+ * Why the account may not order now, checked as the real service gates an order: an account that
+ * is frozen or not real-name verified may not buy at all; one that owes money may not buy more.
+ */
+function standingRefusal(account: StandingRow | undefined): StandingRefusal | undefined {
+  if (!account) return 'account-not-found';
+  if (account[0] !== 0) return 'account-frozen';
+  if (account[1] === 0) return 'not-real-name-verified';
+  if (account[2] > 0) return 'overdue';
+  return undefined;
+}
+
+/** accounts columns read by every order: frozen, real-name verified, overdue, balance, quotas. */
+type StandingRow = [
+  frozen: number,
+  realNameVerified: number,
+  overdue: number,
+  balance: number,
+  snapshotsPerDisk: number | null,
+  snapshotsPerAccount: number | null,
+  snapshotCapacityGib: number | null,
+];
+
+/** Whether one more snapshot of `sizeMib` from this disk stays within the quotas (0: no limit). */
+function withinSnapshotQuotas(
+  s: Store,
+  accountId: string,
+  diskId: string,
+  sizeMib: number,
+  quotas: SnapshotQuotas,
+): boolean {
+  // Snapshots being deleted no longer count. The disk is the account's (checked by the caller).
+  if (quotas.snapshotsPerDisk > 0) {
+    const held = (s.stmt.countDiskSnapshots.get(diskId) as [number])[0];
+    if (held >= quotas.snapshotsPerDisk) return false;
+  }
+  if (quotas.snapshotsPerAccount > 0 || quotas.snapshotCapacityGib > 0) {
+    const [count, mib] = s.stmt.accountSnapshotUsage.get(accountId) as [number, number];
+    if (quotas.snapshotsPerAccount > 0 && count >= quotas.snapshotsPerAccount) return false;
+    if (quotas.snapshotCapacityGib > 0 && mib + sizeMib > quotas.snapshotCapacityGib * 1024) return false;
+  }
+  return true;
 }
 
 /** The account, unless there is none or it was deleted. */
@@ -161,12 +222,29 @@ export const WRITES = {
     return s.stmt.deleteRootAccessKey.run(accountId, accessKeyId).changes > 0 ? 'ok' : 'key-not-found';
   },
 
-  insertDisk(s: Store, disk: Disk): boolean {
-    // The operator may have deleted the account while this request ran.
-    if (!liveAccount(s, disk.accountId)) return false;
+  insertDisk(s: Store, disk: Disk): InsertDiskOutcome {
+    // The account's standing as it is now (the operator may have changed it, or deleted the
+    // account, while this request ran).
+    const refusal = standingRefusal(s.stmt.accountStanding.get(disk.accountId) as StandingRow | undefined);
+    if (refusal) return refusal;
     s.stmt.insertDisk.run(params(disk, ['tags']));
     disk.tags.forEach((tag, position) => s.stmt.insertDiskTag.run(disk.id, position, tag.key, tag.value));
-    return true;
+    return 'ok';
+  },
+
+  setAccountStanding(s: Store, accountId: string, change: StandingChange): AccountStanding | undefined {
+    if (!liveAccount(s, accountId)) return undefined;
+    s.stmt.updateAccountStanding.run({
+      id: accountId,
+      balance: change.balance ?? null,
+      overdue: change.overdue ?? null,
+      frozen: change.frozen === undefined ? null : Number(change.frozen),
+      real_name_verified: change.realNameVerified === undefined ? null : Number(change.realNameVerified),
+      snapshots_per_disk: change.snapshotsPerDisk ?? null,
+      snapshots_per_account: change.snapshotsPerAccount ?? null,
+      snapshot_capacity_gib: change.snapshotCapacityGib ?? null,
+    });
+    return toStanding(s.stmt.accountStanding.get(accountId) as StandingRow);
   },
 
   markDiskDeleting(s: Store, accountId: string, diskId: string): DeleteOutcome {
@@ -195,7 +273,7 @@ export const WRITES = {
     return true;
   },
 
-  createSnapshot(s: Store, snapshot: Snapshot, order: Order): CreateSnapshotOutcome {
+  createSnapshot(s: Store, snapshot: Snapshot, order: Order, policy: SnapshotPolicy): CreateSnapshotOutcome {
     // The hot path (one per CreateSnapshot): the disk's five columns as an array, positional
     // parameters (named ones cost a record conversion and a lookup per column).
     const disk = s.stmt.diskForSnapshot.get(snapshot.accountId, snapshot.diskId) as
@@ -203,7 +281,23 @@ export const WRITES = {
     if (!disk) return 'disk-not-found';
     if (disk[0] !== snapshot.regionId) return 'disk-other-region';
     if (disk[1] !== 'Available' && disk[1] !== 'In-use') return 'disk-bad-status';
-    insertOrder(s, order);
+    const account = s.stmt.accountStanding.get(snapshot.accountId) as StandingRow | undefined;
+    const refusal = standingRefusal(account);
+    if (refusal || !account) return refusal ?? 'account-not-found';
+    const quotas: SnapshotQuotas = {
+      snapshotsPerDisk: account[4] ?? policy.quotas.snapshotsPerDisk,
+      snapshotsPerAccount: account[5] ?? policy.quotas.snapshotsPerAccount,
+      snapshotCapacityGib: account[6] ?? policy.quotas.snapshotCapacityGib,
+    };
+    if (!withinSnapshotQuotas(s, snapshot.accountId, snapshot.diskId, disk[4], quotas))
+      return 'quota-exceeded';
+    // One month of the snapshot's storage at the configured price, paid from the balance.
+    const amount = toCents((disk[4] / 1024) * policy.pricePerGibMonth);
+    if (amount > 0) {
+      if (account[3] < amount) return 'insufficient-balance';
+      s.stmt.debitBalance.run(amount, snapshot.accountId);
+    }
+    insertOrder(s, { ...order, amount });
     // Category, type and size are the disk's, as it is inside this transaction.
     insertSnapshot(s, {
       ...snapshot,
@@ -350,12 +444,37 @@ export function prepareStatements(db: Database.Database) {
     savepoint: p('SAVEPOINT w'),
     release: p('RELEASE w'),
     rollbackToSavepoint: p('ROLLBACK TO w'),
+    accountStanding: p(
+      `SELECT frozen, real_name_verified, overdue, balance, snapshots_per_disk, snapshots_per_account,
+         snapshot_capacity_gib FROM accounts WHERE id = ? AND deleted_ms IS NULL`,
+    ).raw(),
+    updateAccountStanding: p(
+      `UPDATE accounts SET balance = COALESCE(@balance, balance), overdue = COALESCE(@overdue, overdue),
+         frozen = COALESCE(@frozen, frozen), real_name_verified = COALESCE(@real_name_verified, real_name_verified),
+         snapshots_per_disk = COALESCE(@snapshots_per_disk, snapshots_per_disk),
+         snapshots_per_account = COALESCE(@snapshots_per_account, snapshots_per_account),
+         snapshot_capacity_gib = COALESCE(@snapshot_capacity_gib, snapshot_capacity_gib)
+       WHERE id = @id`,
+    ),
+    countOrders: p(
+      'SELECT COUNT(*) AS n FROM orders WHERE (@account_id IS NULL OR account_id = @account_id) AND (@id IS NULL OR id = @id)',
+    ),
+    listOrders: p(
+      `SELECT id, account_id, product, action, resource_id, region_id, state, amount, created_ms FROM orders
+       WHERE (@account_id IS NULL OR account_id = @account_id) AND (@id IS NULL OR id = @id)
+       ORDER BY created_ms DESC, id DESC LIMIT @limit OFFSET @offset`,
+    ),
+    debitBalance: p('UPDATE accounts SET balance = balance - ? WHERE id = ?'),
+    countDiskSnapshots: p("SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND status <> 'deleting'").raw(),
+    accountSnapshotUsage: p(
+      "SELECT COUNT(*), COALESCE(SUM(size_mib), 0) FROM snapshots WHERE account_id = ? AND status <> 'deleting'",
+    ).raw(),
     diskForSnapshot: p(
       'SELECT region_id, status, category, type, size_mib FROM disks WHERE account_id = ? AND id = ?',
     ).raw(),
     insertOrderRow: p(
-      `INSERT INTO orders (id, account_id, product, action, resource_id, region_id, state, created_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO orders (id, account_id, product, action, resource_id, region_id, state, amount, created_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertSnapshotRow: p(
       `INSERT INTO snapshots (id, account_id, region_id, disk_id, disk_category, disk_type, size_mib, name, description,
@@ -478,6 +597,15 @@ export function fromRow<T>(row: Row): T {
   }
   return out as T;
 }
+
+/** An accountStanding row as the domain's AccountStanding. */
+export const toStanding = (row: StandingRow): AccountStanding => ({
+  frozen: row[0] !== 0,
+  realNameVerified: row[1] !== 0,
+  overdue: row[2],
+  balance: row[3],
+  quotas: { snapshotsPerDisk: row[4], snapshotsPerAccount: row[5], snapshotCapacityGib: row[6] },
+});
 
 /** A snapshots row as a Snapshot, field by field (the job runner reads one per snapshot). */
 export const toSnapshot = (row: Row): Snapshot => ({
