@@ -43,6 +43,8 @@ export type CreateSnapshotOutcome =
 export type StandingRefusal = 'account-not-found' | 'account-frozen' | 'not-real-name-verified' | 'overdue';
 /** Written, or why not. */
 export type InsertDiskOutcome = 'ok' | StandingRefusal;
+/** CopySnapshot's copies written, or why none was. */
+export type CopySnapshotOutcome = 'ok' | StandingRefusal | 'quota-exceeded';
 /** The operator's change to an account's standing and quotas (absent: unchanged). */
 export interface StandingChange {
   balance?: number;
@@ -254,7 +256,10 @@ export interface MetadataRepository {
    * CopySnapshot: each copy (creating), its order and its snapshot.share job, atomically. False
    * (nothing written) if their account was deleted meanwhile.
    */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean>;
+  createSnapshotCopies(
+    copies: { snapshot: Snapshot; order: Order }[],
+    policy: SnapshotPolicy,
+  ): Promise<CopySnapshotOutcome>;
   getSnapshot(accountId: string, snapshotId: string): Promise<Snapshot | undefined>;
   listSnapshots(accountId: string, filter: SnapshotFilter, page: Page): Promise<PageOf<Snapshot>>;
   updateSnapshotAttributes(

@@ -131,8 +131,9 @@ export class SnapshotService {
       };
       return { snapshot, order };
     });
-    // False: the operator deleted the account (and with it the caller's key) while this ran.
-    if (!(await this.repo.createSnapshotCopies(copies))) throw new ApiError('InvalidAccessKeyId.NotFound');
+    // Checked where the copies are written: the account's standing and its snapshot quotas.
+    const outcome = await this.repo.createSnapshotCopies(copies, this.policy);
+    if (outcome !== 'ok') throw orderRefusalError(outcome);
     this.jobs.wake();
     return copies.map(({ snapshot }) => ({ regionId: snapshot.regionId, snapshotId: snapshot.id }));
   }

@@ -11,7 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_CATALOG, FAULT_RULE_ONLY, type ErrorKey } from '../../src/errors/catalog.js';
 import { startEnsnap, type Running } from '../helpers/ensnap.js';
-import { assertSdkError, createDisk, createSnapshot, ORDER_ID, snapshotCount } from '../helpers/fixtures.js';
+import {
+  assertSdkError,
+  createDisk,
+  createSnapshot,
+  ORDER_ID,
+  OTHER_REGION,
+  REGION,
+  snapshotCount,
+  waitSnapshotStatus,
+} from '../helpers/fixtures.js';
 import {
   openApi,
   plain,
@@ -166,6 +175,28 @@ describe('orders, account standing and quotas', () => {
     const cDisk = await createDisk(c.pop);
     assert.equal(await tally(burst(c.v3, cDisk, 12)), 5);
     assert.equal(await snapshotCount(c.pop), 5);
+  });
+
+  it('CopySnapshot: its copies count against the quotas and need a good standing, written all or none', async () => {
+    const t = await newTenant({ SnapshotsPerAccountQuota: 3 });
+    const diskId = await createDisk(t.pop);
+    const source = await createSnapshot(t.pop, diskId);
+    await waitSnapshotStatus(t.pop, source, 'available');
+    const copy = (regions: string[]) =>
+      t.v3.call('CopySnapshot', { SnapshotId: source, DestinationRegionIds: JSON.stringify(regions) });
+    // Three snapshots at most: the source and two copies; three more copies at once are refused whole.
+    await expectCode(() => copy([REGION, OTHER_REGION, 'cn-hangzhou-27']), 'OrderQuotaExceeded', 'quota');
+    assert.equal(await snapshotCount(t.pop), 1);
+    await copy([REGION, OTHER_REGION]);
+    assert.equal(await snapshotCount(t.pop), 3);
+    await setStanding(t.accountId, { SnapshotsPerAccountQuota: 0, Frozen: true });
+    await expectCode(() => copy([REGION]), 'AccountAliyunAccountFrozen', 'frozen');
+    assert.equal(await snapshotCount(t.pop), 3);
+    const copies = (await ordersOf(t.accountId)).filter((o) => o.Action === 'CopySnapshot');
+    assert.deepEqual(
+      copies.map((o) => o.Amount),
+      [0, 0],
+    );
   });
 
   it('CreateSnapshot racing DeleteDisk answers 200 or IncorrectStatus.Disk, never a 5xx', async () => {

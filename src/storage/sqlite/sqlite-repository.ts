@@ -47,6 +47,7 @@ import type {
   CreateAccessKeyOutcome,
   CreatePolicyVersionOutcome,
   CreateRootKeyOutcome,
+  CopySnapshotOutcome,
   CreateSnapshotOutcome,
   DeleteAccountOutcome,
   DeleteGroupOutcome,
@@ -647,8 +648,11 @@ export class SqliteRepository implements MetadataRepository {
   }
 
   /** CopySnapshot: every copy (status creating), its order and its snapshot.share job, together. */
-  createSnapshotCopies(copies: { snapshot: Snapshot; order: Order }[]): Promise<boolean> {
-    return this.write('createSnapshotCopies', copies);
+  createSnapshotCopies(
+    copies: { snapshot: Snapshot; order: Order }[],
+    policy: SnapshotPolicy,
+  ): Promise<CopySnapshotOutcome> {
+    return this.write('createSnapshotCopies', copies, policy);
   }
 
   // --- jobs ---

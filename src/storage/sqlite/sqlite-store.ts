@@ -22,6 +22,7 @@ import type {
 } from '../../domain/model.js';
 import type {
   CreateRootKeyOutcome,
+  CopySnapshotOutcome,
   CreateSnapshotOutcome,
   DeleteAccountOutcome,
   DeleteOutcome,
@@ -132,23 +133,37 @@ type StandingRow = [
   snapshotCapacityGib: number | null,
 ];
 
-/** Whether one more snapshot of `sizeMib` from this disk stays within the quotas (0: no limit). */
+/** The account's own quotas where the operator set them, else the service's. */
+function quotasOf(account: StandingRow, policy: SnapshotPolicy): SnapshotQuotas {
+  return {
+    snapshotsPerDisk: account[4] ?? policy.quotas.snapshotsPerDisk,
+    snapshotsPerAccount: account[5] ?? policy.quotas.snapshotsPerAccount,
+    snapshotCapacityGib: account[6] ?? policy.quotas.snapshotCapacityGib,
+  };
+}
+
+/**
+ * Whether `more` further snapshots of `sizeMib` from this disk stay within the quotas (0: no
+ * limit). Checked before anything is written: a refusal returns, it does not roll back.
+ */
 function withinSnapshotQuotas(
   s: Store,
   accountId: string,
   diskId: string,
   sizeMib: number,
   quotas: SnapshotQuotas,
+  more = 1,
 ): boolean {
   // Snapshots being deleted no longer count. The disk is the account's (checked by the caller).
   if (quotas.snapshotsPerDisk > 0) {
     const held = (s.stmt.countDiskSnapshots.get(diskId) as [number])[0];
-    if (held >= quotas.snapshotsPerDisk) return false;
+    if (held + more > quotas.snapshotsPerDisk) return false;
   }
   if (quotas.snapshotsPerAccount > 0 || quotas.snapshotCapacityGib > 0) {
     const [count, mib] = s.stmt.accountSnapshotUsage.get(accountId) as [number, number];
-    if (quotas.snapshotsPerAccount > 0 && count >= quotas.snapshotsPerAccount) return false;
-    if (quotas.snapshotCapacityGib > 0 && mib + sizeMib > quotas.snapshotCapacityGib * 1024) return false;
+    if (quotas.snapshotsPerAccount > 0 && count + more > quotas.snapshotsPerAccount) return false;
+    if (quotas.snapshotCapacityGib > 0 && mib + more * sizeMib > quotas.snapshotCapacityGib * 1024)
+      return false;
   }
   return true;
 }
@@ -261,16 +276,28 @@ export const WRITES = {
     s.stmt.setDiskSize.run(sizeMib, accountId, diskId);
   },
 
-  createSnapshotCopies(s: Store, copies: { snapshot: Snapshot; order: Order }[]): boolean {
-    // All copies are of one account, which the operator may have deleted while this request ran.
-    const accountId = copies[0]?.snapshot.accountId;
-    if (accountId !== undefined && !liveAccount(s, accountId)) return false;
+  createSnapshotCopies(
+    s: Store,
+    copies: { snapshot: Snapshot; order: Order }[],
+    policy: SnapshotPolicy,
+  ): CopySnapshotOutcome {
+    // All copies are of one account, whose standing may have changed (or which the operator may
+    // have deleted) while this request ran; each copy counts against its quotas like any snapshot.
+    const first = copies[0]?.snapshot;
+    if (first === undefined) return 'ok';
+    const account = s.stmt.accountStanding.get(first.accountId) as StandingRow | undefined;
+    const refusal = standingRefusal(account);
+    if (refusal || !account) return refusal ?? 'account-not-found';
+    // Copies of one source: one disk, one size; all of them or none.
+    const quotas = quotasOf(account, policy);
+    if (!withinSnapshotQuotas(s, first.accountId, first.diskId, first.sizeMib, quotas, copies.length))
+      return 'quota-exceeded';
     for (const { snapshot, order } of copies) {
       insertOrder(s, order);
       insertSnapshot(s, snapshot);
       enqueueJob(s, 'snapshot.share', snapshot.accountId, snapshot.id);
     }
-    return true;
+    return 'ok';
   },
 
   createSnapshot(s: Store, snapshot: Snapshot, order: Order, policy: SnapshotPolicy): CreateSnapshotOutcome {
@@ -284,11 +311,7 @@ export const WRITES = {
     const account = s.stmt.accountStanding.get(snapshot.accountId) as StandingRow | undefined;
     const refusal = standingRefusal(account);
     if (refusal || !account) return refusal ?? 'account-not-found';
-    const quotas: SnapshotQuotas = {
-      snapshotsPerDisk: account[4] ?? policy.quotas.snapshotsPerDisk,
-      snapshotsPerAccount: account[5] ?? policy.quotas.snapshotsPerAccount,
-      snapshotCapacityGib: account[6] ?? policy.quotas.snapshotCapacityGib,
-    };
+    const quotas = quotasOf(account, policy);
     if (!withinSnapshotQuotas(s, snapshot.accountId, snapshot.diskId, disk[4], quotas))
       return 'quota-exceeded';
     // One month of the snapshot's storage at the configured price, paid from the balance.
