@@ -1,8 +1,14 @@
 // `ensnap account …`: the operator's accounts (ensnap's API version 2026-11-01), with the
 // operator's root key in the environment.
-import { DATA_VERSION, type EnsnapClient } from '../client/ensnap-client.js';
-import { optionalOption, runCommand, type CommandInput, type CommandTree } from './commands.js';
-import { CLIENT_ENVIRONMENT } from './env.js';
+import type { EnsnapClient } from '../client/ensnap-client.js';
+import {
+  callEnsnap,
+  COMMAND_USAGE_FOOTER,
+  optionalOption,
+  runCommand,
+  type CommandInput,
+  type CommandTree,
+} from './commands.js';
 import { fields, json, result, SECRET_NOTE, table, text } from './output.js';
 
 export const ACCOUNT_USAGE = `usage: ensnap account create [--name <AccountName>]
@@ -33,20 +39,13 @@ keys create  Another root AccessKey for the account (at most 2), to rotate: crea
 keys delete  Deletes one root AccessKey of the account; it stops working at once.
 
 The operator's own account is not changed here: its key is the service's configuration.
-Every command takes --json (the answer as JSON, lists as an array) and --help.
-Exit status: 0 done, 1 refused (the server's error code and message are printed), 2 usage or
-configuration error.
-
-${CLIENT_ENVIRONMENT}`;
-
-const call = (client: EnsnapClient, action: string, params: Record<string, string | undefined> = {}) =>
-  client.call(action, params, DATA_VERSION);
+${COMMAND_USAGE_FOOTER}`;
 
 /** Every page of DescribeAccounts. */
 async function allAccounts(client: EnsnapClient): Promise<Record<string, unknown>[]> {
   const accounts: Record<string, unknown>[] = [];
   for (let page = 1; ; page++) {
-    const r = await call(client, 'DescribeAccounts', { PageNumber: String(page), PageSize: '100' });
+    const r = await callEnsnap(client, 'DescribeAccounts', { PageNumber: String(page), PageSize: '100' });
     const items = r.Accounts as Record<string, unknown>[];
     accounts.push(...items);
     if (items.length === 0 || accounts.length >= Number(r.TotalCount)) return accounts;
@@ -64,7 +63,9 @@ const ACCOUNT_COMMANDS: CommandTree = {
     args: [],
     options: { name: 'string' },
     async run(client, input) {
-      const answer = await call(client, 'CreateAccount', { AccountName: optionalOption(input, 'name') });
+      const answer = await callEnsnap(client, 'CreateAccount', {
+        AccountName: optionalOption(input, 'name'),
+      });
       printNewKey(
         answer,
         ['AccountId', 'AccountName', 'CreateTime', 'AccessKeyId', 'AccessKeySecret'],
@@ -93,7 +94,7 @@ const ACCOUNT_COMMANDS: CommandTree = {
     args: ['AccountId'],
     async run(client, input) {
       const [accountId] = input.args as [string];
-      const answer = await call(client, 'DeleteAccount', { AccountId: accountId });
+      const answer = await callEnsnap(client, 'DeleteAccount', { AccountId: accountId });
       process.stdout.write(input.json ? json(result(answer)) : `deleted account ${accountId}\n`);
     },
   },
@@ -110,7 +111,7 @@ const ACCOUNT_COMMANDS: CommandTree = {
     },
     async run(client, input) {
       const [accountId] = input.args as [string];
-      const answer = await call(client, 'ModifyAccountStanding', {
+      const answer = await callEnsnap(client, 'ModifyAccountStanding', {
         AccountId: accountId,
         Balance: optionalOption(input, 'balance'),
         OverdueAmount: optionalOption(input, 'overdue'),
@@ -141,7 +142,7 @@ const ACCOUNT_COMMANDS: CommandTree = {
       args: ['AccountId'],
       async run(client, input) {
         const [accountId] = input.args as [string];
-        const answer = await call(client, 'DescribeAccountAccessKeys', { AccountId: accountId });
+        const answer = await callEnsnap(client, 'DescribeAccountAccessKeys', { AccountId: accountId });
         const keys = answer.AccessKeys as Record<string, unknown>[];
         if (input.json) return void process.stdout.write(json(keys));
         process.stdout.write(
@@ -156,7 +157,7 @@ const ACCOUNT_COMMANDS: CommandTree = {
       args: ['AccountId'],
       async run(client, input) {
         const [accountId] = input.args as [string];
-        const answer = await call(client, 'CreateAccountAccessKey', { AccountId: accountId });
+        const answer = await callEnsnap(client, 'CreateAccountAccessKey', { AccountId: accountId });
         printNewKey(answer, ['AccountId', 'AccessKeyId', 'AccessKeySecret', 'Status', 'CreateTime'], input);
       },
     },
@@ -164,7 +165,7 @@ const ACCOUNT_COMMANDS: CommandTree = {
       args: ['AccountId', 'AccessKeyId'],
       async run(client, input) {
         const [accountId, accessKeyId] = input.args as [string, string];
-        const answer = await call(client, 'DeleteAccountAccessKey', {
+        const answer = await callEnsnap(client, 'DeleteAccountAccessKey', {
           AccountId: accountId,
           AccountAccessKeyId: accessKeyId,
         });

@@ -1,7 +1,28 @@
 // Command groups with sub-commands (`ensnap account keys create …`, `ensnap iam user list`): a tree
 // of words whose leaves are client commands. Every leaf takes --json and --help.
-import type { EnsnapClient } from '../client/ensnap-client.js';
-import { clientFromEnv, parseCommand, UsageError, type OptionKinds, type OptionValues } from './env.js';
+import { DATA_VERSION, type EnsnapClient } from '../client/ensnap-client.js';
+import {
+  CLIENT_ENVIRONMENT,
+  clientFromEnv,
+  parseCommand,
+  UsageError,
+  type OptionKinds,
+  type OptionValues,
+} from './env.js';
+
+/** The end of every command group's usage: output, exit status, how it reaches the server. */
+export const COMMAND_USAGE_FOOTER = `Every command takes --json (the answer as JSON, lists as an array) and --help.
+Exit status: 0 done, 1 refused (the server's error code and message are printed), 2 usage or
+configuration error.
+
+${CLIENT_ENVIRONMENT}`;
+
+/** An action of ensnap's own version (accounts, orders, fault rules). */
+export const callEnsnap = (
+  client: EnsnapClient,
+  action: string,
+  params: Record<string, string | undefined> = {},
+): Promise<Record<string, unknown>> => client.call(action, params, DATA_VERSION);
 
 export interface CommandInput {
   args: string[];

@@ -1,8 +1,13 @@
 // `ensnap faults …`: the running server's fault rules (ensnap's API version 2026-11-01), with the
 // operator's root key in the environment.
-import { DATA_VERSION, type EnsnapClient } from '../client/ensnap-client.js';
-import { optionalOption, requiredOption, runCommand, type CommandTree } from './commands.js';
-import { CLIENT_ENVIRONMENT } from './env.js';
+import {
+  callEnsnap,
+  COMMAND_USAGE_FOOTER,
+  optionalOption,
+  requiredOption,
+  runCommand,
+  type CommandTree,
+} from './commands.js';
 import { json, result, table, text } from './output.js';
 
 export const FAULTS_USAGE = `usage: ensnap faults add --action <Action|*> (--code <ErrorCode> | --latency-ms <N> | --fail-next-snapshot)
@@ -25,14 +30,7 @@ add    A rule for calls of --action (or * for every action), of --account and --
 list   The active rules: what they match, their effect, how often they fired, what is left.
 clear  Removes every rule (and any snapshot failure still pending).
 
-Every command takes --json (the answer as JSON, lists as an array) and --help.
-Exit status: 0 done, 1 refused (the server's error code and message are printed), 2 usage or
-configuration error.
-
-${CLIENT_ENVIRONMENT}`;
-
-const call = (client: EnsnapClient, action: string, params: Record<string, string | undefined> = {}) =>
-  client.call(action, params, DATA_VERSION);
+${COMMAND_USAGE_FOOTER}`;
 
 /** One rule as a table row: the effect in one column. */
 function ruleRow(rule: Record<string, unknown>): string[] {
@@ -72,7 +70,7 @@ const FAULT_COMMANDS: CommandTree = {
       seed: 'string',
     },
     async run(client, input) {
-      const rule = await call(client, 'AddFaultRule', {
+      const rule = await callEnsnap(client, 'AddFaultRule', {
         MatchAction: requiredOption(input, 'action', 'Action|*'),
         MatchAccountId: optionalOption(input, 'account'),
         MatchRegionId: optionalOption(input, 'region'),
@@ -89,7 +87,7 @@ const FAULT_COMMANDS: CommandTree = {
   list: {
     args: [],
     async run(client, input) {
-      const rules = (await call(client, 'DescribeFaultRules')).Rules as Record<string, unknown>[];
+      const rules = (await callEnsnap(client, 'DescribeFaultRules')).Rules as Record<string, unknown>[];
       if (input.json) return void process.stdout.write(json(rules));
       process.stdout.write(rules.length === 0 ? 'no fault rules\n' : table(HEADERS, rules.map(ruleRow)));
     },
@@ -97,7 +95,7 @@ const FAULT_COMMANDS: CommandTree = {
   clear: {
     args: [],
     async run(client, input) {
-      const answer = await call(client, 'ClearFaultRules');
+      const answer = await callEnsnap(client, 'ClearFaultRules');
       process.stdout.write(
         input.json ? json(result(answer)) : `cleared ${text(answer.ClearedCount)} fault rule(s)\n`,
       );

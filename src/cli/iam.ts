@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { RAM_VERSION, type EnsnapClient } from '../client/ensnap-client.js';
 import {
+  COMMAND_USAGE_FOOTER,
   optionalOption,
   requiredOption,
   runCommand,
@@ -11,7 +12,7 @@ import {
   type CommandInput,
   type CommandTree,
 } from './commands.js';
-import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
+import { UsageError } from './env.js';
 import { fields, json, result, SECRET_NOTE, table, text } from './output.js';
 
 export const IAM_USAGE = `usage: ensnap iam user create <UserName> [--display-name <name>] [--comments <text>]
@@ -48,11 +49,7 @@ policy      CreatePolicy (--document: a file holding the policy document, JSON),
             names a built-in policy (AliyunENSFullAccess, AliyunENSReadOnlyAccess).
 group       CreateGroup, AddUserToGroup, RemoveUserFromGroup.
 
-Every command takes --json (the answer as JSON, lists as an array) and --help.
-Exit status: 0 done, 1 refused (the server's error code and message are printed), 2 usage or
-configuration error.
-
-${CLIENT_ENVIRONMENT}`;
+${COMMAND_USAGE_FOOTER}`;
 
 type Answer = Record<string, unknown>;
 

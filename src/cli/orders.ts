@@ -1,7 +1,7 @@
 // `ensnap orders …`: every account's orders, for the operator (ensnap's API version 2026-11-01).
 import { DATA_VERSION, type EnsnapClient } from '../client/ensnap-client.js';
-import { optionalOption, runCommand, type CommandTree } from './commands.js';
-import { CLIENT_ENVIRONMENT, UsageError } from './env.js';
+import { COMMAND_USAGE_FOOTER, optionalOption, runCommand, type CommandTree } from './commands.js';
+import { UsageError } from './env.js';
 import { fields, json, table, text } from './output.js';
 
 export const ORDERS_USAGE = `usage: ensnap orders [--account <AccountId>]
@@ -15,10 +15,7 @@ configured with).
          node, state, amount, creation time.
 show     One order, field by field.
 
-Every command takes --json and --help. Exit status: 0 done, 1 refused (the server's error code and
-message are printed), 2 usage or configuration error.
-
-${CLIENT_ENVIRONMENT}`;
+${COMMAND_USAGE_FOOTER}`;
 
 type Order = Record<string, unknown>;
 
