@@ -136,6 +136,40 @@ describe('block store', () => {
     await store.deleteSnapshot('s-g2');
   });
 
+  it('a read of a restoring disk outlives the restore, its snapshot and the collection of its chunks', async () => {
+    const size = 2 * MiB;
+    await store.createVolume('d-hs', size);
+    const content = randomBytes(size);
+    await store.writeVolume('d-hs', 0, content);
+    await store.beginSnapshot('s-hs', 'd-hs');
+    await store.copySnapshot('s-hs', noProgress, never);
+    await store.deleteVolume('d-hs');
+    await store.createVolume('d-hr', size, 's-hs');
+    // The read decides its blocks come from the snapshot; then, before it fetches them, the fill
+    // completes, the snapshot is deleted and the collector removes its chunks.
+    const chunks = store.chunks;
+    const get = chunks.get.bind(chunks);
+    let raced = false;
+    chunks.get = async (hash) => {
+      if (!raced) {
+        raced = true;
+        while ((await store.restoreProgress('d-hr')) !== undefined)
+          await new Promise((r) => setTimeout(r, 10));
+        await store.deleteSnapshot('s-hs');
+        await store.collectGarbage();
+      }
+      return get(hash);
+    };
+    try {
+      assert.equal(sha(await store.readVolume('d-hr', 0, size)), sha(content));
+    } finally {
+      chunks.get = get;
+    }
+    assert.ok(raced);
+    assert.equal(store.db.snapshot('s-hs'), undefined);
+    await store.deleteVolume('d-hr');
+  });
+
   it('restores a snapshot into a new volume and rolls a volume back', async () => {
     const size = 8 * MiB;
     const original = await readAll(store, 's-1', size);

@@ -279,11 +279,30 @@ export class Volume {
     }
     target.fill(0, at + done, at + length);
     for (const block of fromSnapshot) {
-      const content = await (h as Hydration).fetch(block);
+      const content = await this.snapshotBlock(h as Hydration, block);
       const start = block * this.blockSize;
       const from = Math.max(offset, start);
       const to = Math.min(offset + length, start + content.length);
       if (to > from) content.copy(target, at + from - offset, from - start, to - start);
+    }
+  }
+
+  /**
+   * A block of the snapshot being restored, for a read that found it not yet in the raw file. The
+   * fill may have brought it in since, the restore ended and the snapshot's chunks been collected
+   * (the snapshot deleted meanwhile): a fetch that fails for a block the fill has brought in reads
+   * it from the raw file instead. Only a block still to come from the snapshot fails the read.
+   */
+  private async snapshotBlock(h: Hydration, block: number): Promise<Buffer> {
+    try {
+      return await h.fetch(block);
+    } catch (error) {
+      if (this.hydration === h && !h.hydrated.map.has(block)) throw error;
+      const out = Buffer.alloc(this.blockSize);
+      const start = block * this.blockSize;
+      const length = Math.min(this.blockSize, this.sizeBytes - start);
+      await this.data.read(out, 0, length, start).catch((e: unknown) => this.closedMeanwhile(e));
+      return out;
     }
   }
 
