@@ -28,7 +28,8 @@ import type {
   UserChange,
 } from '../../domain/ports.js';
 import { SEALED } from '../secret-box.js';
-import type { Row, Store } from './sqlite-store.js';
+import { fromRow, type Row } from './rows.js';
+import type { Store } from './sqlite-store.js';
 
 /** An access key row as written: the secret sealed; no user name for a root key. */
 export interface StoredAccessKey {
@@ -512,35 +513,10 @@ export function prepareRamStatements(db: Database.Database) {
   };
 }
 
-export const toUser = (row: Row): RamUser => ({
-  accountId: row.account_id as string,
-  userName: row.user_name as string,
-  userId: row.user_id as string,
-  displayName: row.display_name as string,
-  mobilePhone: row.mobile_phone as string,
-  email: row.email as string,
-  comments: row.comments as string,
-  createdMs: row.created_ms as number,
-  updatedMs: row.updated_ms as number,
-});
-
-export const toGroup = (row: Row): RamGroup => ({
-  accountId: row.account_id as string,
-  groupName: row.group_name as string,
-  groupId: row.group_id as string,
-  comments: row.comments as string,
-  createdMs: row.created_ms as number,
-  updatedMs: row.updated_ms as number,
-});
-
-export const toPolicy = (row: Row): CustomPolicy => ({
-  accountId: row.account_id as string,
-  policyName: row.policy_name as string,
-  description: row.description as string,
-  defaultVersion: row.default_version as number,
-  createdMs: row.created_ms as number,
-  updatedMs: row.updated_ms as number,
-});
+// Rows whose columns are the record's fields.
+export const toUser = (row: Row): RamUser => fromRow<RamUser>(row);
+export const toGroup = (row: Row): RamGroup => fromRow<RamGroup>(row);
+export const toPolicy = (row: Row): CustomPolicy => fromRow<CustomPolicy>(row);
 
 export const toVersion = (row: Row, defaultVersion: number): PolicyVersion => ({
   version: row.version as number,

@@ -69,13 +69,12 @@ import type {
 } from '../../domain/ports.js';
 import { SecretBox } from '../secret-box.js';
 import { toGroup, toPolicy, toUser, toVersion, type StoredAccessKey } from './ram-store.js';
+import { fromRow, type Row } from './rows.js';
 import {
-  fromRow,
   openStore,
   runBatch,
   toSnapshot,
   toStanding,
-  type Row,
   type Store,
   type WriteArgs,
   type WriteName,

@@ -33,10 +33,9 @@ import type {
   StandingRefusal,
 } from '../../domain/ports.js';
 import { applyMigrations } from './migrate.js';
+import { params, type Row } from './rows.js';
 import { MIGRATIONS } from './migrations.js';
 import { prepareRamStatements, RAM_WRITES, type StoredAccessKey } from './ram-store.js';
-
-export type Row = Record<string, unknown>;
 
 export interface Store {
   db: Database.Database;
@@ -586,39 +585,6 @@ export function prepareStatements(db: Database.Database) {
       "SELECT state, COUNT(*) AS n FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND state IN ('queued', 'running') GROUP BY state",
     ),
   };
-}
-
-// Records and rows have the same fields, camelCase in TypeScript and snake_case in SQL.
-const toSnake = new Map<string, string>();
-const toCamel = new Map<string, string>();
-
-/** A record as named statement parameters: snake_case names, booleans as 0/1, `omit` left out. */
-export function params(record: object, omit: readonly string[] = []): Row {
-  const out: Row = {};
-  for (const [key, value] of Object.entries(record)) {
-    if (omit.includes(key)) continue;
-    let name = toSnake.get(key);
-    if (name === undefined) {
-      name = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
-      toSnake.set(key, name);
-    }
-    out[name] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-  }
-  return out;
-}
-
-/** A row as a record with camelCase names (the caller converts 0/1 back to booleans). */
-export function fromRow<T>(row: Row): T {
-  const out: Record<string, unknown> = {};
-  for (const [column, value] of Object.entries(row)) {
-    let name = toCamel.get(column);
-    if (name === undefined) {
-      name = column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-      toCamel.set(column, name);
-    }
-    out[name] = value;
-  }
-  return out as T;
 }
 
 /** An accountStanding row as the domain's AccountStanding. */
