@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, open, readdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -177,6 +177,18 @@ export async function repeat(label: string, runs: number, r: Repeat, log = true)
 }
 
 // --- files ---
+
+/** Flushes one file to disk (fsync); returns the seconds it took. */
+export async function flushFile(file: string): Promise<number> {
+  const started = performance.now();
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return (performance.now() - started) / 1000;
+}
 
 /** Apparent size of a file or a tree (file sizes plus directory entries' sizes, like `du -sb`). */
 export async function apparentSize(target: string): Promise<number> {

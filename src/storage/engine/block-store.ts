@@ -16,9 +16,11 @@ import {
   PACK_TARGET_BYTES,
   packKey,
   RECORD_HEADER_BYTES,
+  READ_SPAN_BYTES,
   releasePackBuffers,
   sha256,
   type PackWriter,
+  type ReadLease,
 } from './chunk-store.js';
 import { EngineDb, type SnapshotRow, type SnapshotState, type VolumeRow } from './engine-db.js';
 import {
@@ -50,7 +52,7 @@ const READ_RUN_BLOCKS = 256;
 const COPY_SLOTS = 2;
 const CHECKPOINT_MS = 1000;
 /** A restore marks what it copied (after flushing it) every this many bytes. */
-const HYDRATE_FLUSH_BYTES = 256 * 1024 * 1024;
+const HYDRATE_FLUSH_BYTES = 64 * 1024 * 1024;
 const HYDRATE_START_DELAY_MS = 200;
 const GC_EXCLUSIVE = 1_000_000;
 
@@ -354,6 +356,9 @@ export class BlockStore implements BlockEngine {
     await sleep(HYDRATE_START_DELAY_MS, undefined, { signal });
     const missing = new Set(volume.unhydrated());
     let unflushed = 0;
+    // Runs of chunks are read into reused buffers (allocating gigabytes afresh keeps the
+    // collector busy), given back once written into the volume.
+    const buffers = new BufferPool(READ_SPAN_BYTES, 16);
     // One page's chunks are read (and checked) while the previous page's are written.
     const load = async (index: number, pageHash: Buffer) => {
       const page = decodePage(await this.chunks.get(pageHash));
@@ -365,24 +370,38 @@ export class BlockStore implements BlockEngine {
         blocks.push(block);
         hashes.push(hash);
       }
-      const contents = blocks.length > 0 ? await this.chunks.getMany(hashes) : new Map<string, Buffer>();
-      return { blocks, contents: hashes.map((h) => contents.get(h.toString('latin1')) as Buffer) };
+      const lease: ReadLease = { pool: buffers, taken: [] };
+      const contents =
+        blocks.length > 0 ? await this.chunks.getMany(hashes, lease) : new Map<string, Buffer>();
+      return { blocks, contents: hashes.map((h) => contents.get(h.toString('latin1')) as Buffer), lease };
     };
     const order = [...root.pages].sort((a, b) => a[0] - b[0]);
     let next = order[0] ? load(...order[0]) : undefined;
-    for (let i = 0; i < order.length; i++) {
-      signal.throwIfAborted();
-      const { blocks, contents } = await (next as ReturnType<typeof load>);
-      next = order[i + 1] ? load(...(order[i + 1] as [number, Buffer])) : undefined;
-      next?.catch(() => undefined); // awaited in the next round
-      if (blocks.length === 0) continue;
-      await volume.hydrate(blocks, contents);
-      unflushed += blocks.length * volume.blockSize;
-      if (unflushed >= HYDRATE_FLUSH_BYTES) {
-        await volume.flushHydrated();
-        unflushed = 0;
+    // One flush in flight while the copy goes on: the disk writes back one batch while the next
+    // is read, checked and written into the page cache.
+    let flushing: Promise<void> | undefined;
+    try {
+      for (let i = 0; i < order.length; i++) {
+        signal.throwIfAborted();
+        const { blocks, contents, lease } = await (next as ReturnType<typeof load>);
+        next = order[i + 1] ? load(...(order[i + 1] as [number, Buffer])) : undefined;
+        next?.catch(() => undefined); // awaited in the next round
+        if (blocks.length === 0) continue;
+        await volume.hydrate(blocks, contents);
+        for (const buffer of lease.taken) buffers.give(buffer);
+        unflushed += blocks.length * volume.blockSize;
+        if (unflushed >= HYDRATE_FLUSH_BYTES) {
+          await flushing;
+          flushing = volume.flushHydrated();
+          flushing.catch(() => undefined); // awaited before the next one, or below
+          unflushed = 0;
+        }
       }
+    } finally {
+      // Never left running past this call (the volume may be closed next).
+      await flushing?.catch(() => undefined);
     }
+    await flushing;
     await volume.flushHydrated();
     await volume.lock.runExclusive(async () => {
       const row = this.db.volume(volume.diskId);

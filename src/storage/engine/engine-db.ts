@@ -177,6 +177,9 @@ export class EngineDb {
       insertPreserved: p('INSERT OR IGNORE INTO preserved (snapshot_id, block, cow_offset) VALUES (?, ?, ?)'),
       deletePreserved: p('DELETE FROM preserved WHERE snapshot_id = ?'),
       chunk: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE hash = ?`),
+      chunks: p(
+        `SELECT ${CHUNK_COLUMNS} FROM chunks WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
+      ),
       hasChunk: p('SELECT 1 FROM chunks WHERE hash = ?').pluck(),
       knownChunks: p(
         `SELECT hash FROM chunks WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
@@ -355,6 +358,17 @@ export class EngineDb {
 
   chunk(hash: Buffer): ChunkRow | undefined {
     return this.s.chunk.get(hash) as ChunkRow | undefined;
+  }
+  /** The rows of those of these chunks that are in the index (any order), a query per 128. */
+  chunks(hashes: Buffer[]): ChunkRow[] {
+    const out: ChunkRow[] = [];
+    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
+      const batch = hashes.slice(i, i + KNOWN_BATCH);
+      // Unused slots repeat the first id: IN is a set, so its row comes back once.
+      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+      for (const row of this.s.chunks.all(...batch) as ChunkRow[]) out.push(row);
+    }
+    return out;
   }
   hasChunk(hash: Buffer): boolean {
     return this.s.hasChunk.get(hash) !== undefined;

@@ -8,8 +8,11 @@ import path from 'node:path';
 export interface ObjectStore {
   /** Stores the object whole; once this resolves it is durable. Never partly visible. */
   put(key: string, parts: readonly Uint8Array[]): Promise<void>;
-  /** `length` bytes from `offset`; throws ObjectMissing if the object is gone. */
-  read(key: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * `length` bytes from `offset` (into the start of `into` when given, which must be that long);
+   * throws ObjectMissing if the object is gone.
+   */
+  read(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
   size(key: string): Promise<number>;
   delete(key: string): Promise<void>;
   /** Every key under `prefix`. */
@@ -93,11 +96,11 @@ export class LocalDirectoryStore implements ObjectStore {
     }
   }
 
-  async read(key: string, offset: number, length: number): Promise<Buffer> {
+  async read(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const entry = this.acquire(key);
     try {
       const handle = await entry.handle;
-      const out = Buffer.allocUnsafe(length);
+      const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(out, done, length - done, offset + done);

@@ -236,14 +236,22 @@ export class Volume {
     });
   }
 
-  /** Makes the background fill so far durable, then marks its blocks hydrated. */
+  /**
+   * Makes the background fill so far durable, then marks its blocks hydrated. The flush runs
+   * outside the lock, so the fill and the disk's own reads and writes go on meanwhile; the blocks
+   * are taken under the lock, so every one of them is in the file before the flush begins.
+   */
   async flushHydrated(): Promise<void> {
-    await this.lock.runExclusive(async () => {
-      if (!this.hydration || this.closed || this.filled.length === 0) return;
-      const blocks = this.filled;
+    const blocks = await this.lock.runExclusive(() => {
+      if (!this.hydration || this.closed) return [];
+      const taken = this.filled;
       this.filled = [];
-      await this.data.datasync();
-      await this.markHydrated(blocks);
+      return taken;
+    });
+    if (blocks.length === 0) return;
+    await this.data.datasync();
+    await this.lock.runExclusive(async () => {
+      if (this.hydration && !this.closed) await this.markHydrated(blocks);
     });
   }
 
