@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineNotReady } from '../../src/domain/ports.js';
 import { BlockStore } from '../../src/storage/engine/block-store.js';
-import { packKey } from '../../src/storage/engine/chunk-store.js';
+import { ChunkKind, packKey } from '../../src/storage/engine/chunk-store.js';
+import { decodePage } from '../../src/storage/engine/manifest.js';
 
 const BS = 16 * 1024;
 const MiB = 1024 * 1024;
@@ -20,6 +21,31 @@ async function readAll(store: BlockStore, snapshotId: string, size: number): Pro
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * After a collection: nothing unheld is left, no held page is unsettled, and each data chunk's
+ * count is exactly the number of entries naming it in the held pages.
+ */
+async function assertCountsMatchManifests(store: BlockStore): Promise<void> {
+  const rows = store.db.db
+    .prepare('SELECT hash, kind, pack, offset, stored_len AS storedLen, refs FROM chunks')
+    .all() as { hash: Buffer; kind: number; pack: string; offset: number; storedLen: number; refs: number }[];
+  const unsettled = store.db.db.prepare('SELECT count(*) FROM unsettled_pages').pluck().get();
+  assert.equal(unsettled, 0, 'every page is settled');
+  const expected = new Map<string, number>();
+  for (const row of rows) {
+    assert.ok(row.refs > 0, `chunk ${row.hash.toString('hex')} (kind ${row.kind}) is held`);
+    if (row.kind !== ChunkKind.Page) continue;
+    const page = decodePage(await store.objectStore.read(packKey(row.pack), row.offset, row.storedLen));
+    for (const hash of page.values()) {
+      const key = hash.toString('hex');
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+  }
+  for (const row of rows)
+    if (row.kind === ChunkKind.Data)
+      assert.equal(row.refs, expected.get(row.hash.toString('hex')) ?? 0, 'count of a data chunk');
+}
 
 describe('block store', () => {
   let dir: string;
@@ -194,6 +220,41 @@ describe('block store', () => {
     assert.equal(sha(await readAll(store, 's-c2', 4 * MiB)), sha(await store.readVolume('d-c', 0, 4 * MiB)));
   });
 
+  it("counts new pages' holds at the next collection, cancelling out with the old pages' holds", async () => {
+    const size = 40 * MiB; // three manifest pages
+    await store.createVolume('d-h', size);
+    const image = randomBytes(size);
+    image.fill(0, 20 * MiB, 24 * MiB);
+    await store.writeVolume('d-h', 0, image);
+    await store.beginSnapshot('s-h1', 'd-h');
+    await store.copySnapshot('s-h1', noProgress, never);
+    await store.collectGarbage(); // s-h1's pages settled
+    await assertCountsMatchManifests(store);
+    // One block in each page changes: every page is rebuilt, most of its entries unchanged.
+    for (const at of [BS, 17 * MiB, 33 * MiB]) {
+      const block = randomBytes(BS);
+      block.copy(image, at);
+      await store.writeVolume('d-h', at, block);
+    }
+    await store.beginSnapshot('s-h2', 'd-h');
+    await store.copySnapshot('s-h2', noProgress, never);
+    // s-h3 is taken and deleted before any collection: its pages never counted their entries.
+    const block = randomBytes(BS);
+    await store.writeVolume('d-h', 2 * BS, block);
+    await store.beginSnapshot('s-h3', 'd-h');
+    await store.copySnapshot('s-h3', noProgress, never);
+    await store.deleteSnapshot('s-h3');
+    await store.deleteSnapshot('s-h1');
+    await store.collectGarbage();
+    await assertCountsMatchManifests(store);
+    assert.equal(sha(await readAll(store, 's-h2', size)), sha(image));
+    assert.deepEqual((await store.verify()).problems, []);
+    await store.deleteSnapshot('s-h2');
+    await store.deleteVolume('d-h');
+    await store.collectGarbage();
+    await assertCountsMatchManifests(store);
+  });
+
   it('deleting snapshots reclaims only unshared chunks; verify passes, then finds damage', async () => {
     const size = 8 * MiB;
     const second = await readAll(store, 's-2', size);
@@ -201,6 +262,7 @@ describe('block store', () => {
     await store.collectGarbage();
     assert.equal(sha(await readAll(store, 's-2', size)), sha(second));
     assert.deepEqual((await store.verify()).problems, []);
+    await assertCountsMatchManifests(store);
 
     await store.deleteVolume('d-a');
     await store.deleteVolume('d-b');

@@ -22,7 +22,13 @@ import {
   type PackWriter,
   type ReadLease,
 } from './chunk-store.js';
-import { EngineDb, type SnapshotRow, type SnapshotState, type VolumeRow } from './engine-db.js';
+import {
+  EngineDb,
+  type ChunkRow,
+  type SnapshotRow,
+  type SnapshotState,
+  type VolumeRow,
+} from './engine-db.js';
 import {
   decodePage,
   decodeRoot,
@@ -53,6 +59,8 @@ const COPY_SLOTS = 2;
 const CHECKPOINT_MS = 1000;
 /** A restore marks what it copied (after flushing it) every this many bytes. */
 const HYDRATE_FLUSH_BYTES = 64 * 1024 * 1024;
+/** How much of the disk a snapshot copy reads and hashes ahead of what it stores. */
+const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 const HYDRATE_START_DELAY_MS = 200;
 const GC_EXCLUSIVE = 1_000_000;
 
@@ -765,17 +773,34 @@ export class BlockStore implements BlockEngine {
       return Promise.all(groups);
     };
     const order = [...byPage].sort((a, b) => a[0] - b[0]);
-    let next = order[0] ? load(order[0][1]) : undefined;
+    // Pages are read and hashed ahead of the one being stored: up to LOOKAHEAD_BYTES of blocks
+    // (one full page; many pages of a few scattered blocks, so that every hash worker stays busy).
+    const ahead: ReturnType<typeof load>[] = [];
+    let aheadBytes = 0;
+    let started = 0;
+    const readAhead = () => {
+      while (
+        started < order.length &&
+        (ahead.length === 0 ||
+          aheadBytes + (order[started] as [number, number[]])[1].length * volume.blockSize <= LOOKAHEAD_BYTES)
+      ) {
+        const loading = load((order[started++] as [number, number[]])[1]);
+        loading.catch(() => undefined); // awaited in its round; not an unhandled rejection meanwhile
+        ahead.push(loading);
+        aheadBytes += (order[started - 1] as [number, number[]])[1].length * volume.blockSize;
+      }
+    };
     for (let p = 0; p < order.length; p++) {
       signal.throwIfAborted();
       const [index, blocks] = order[p] as [number, number[]];
-      const runs = await (next as ReturnType<typeof load>);
-      next = order[p + 1] ? load((order[p + 1] as [number, number[]])[1]) : undefined;
-      next?.catch(() => undefined); // awaited in the next round; not an unhandled rejection meanwhile
+      readAhead();
+      const runs = await (ahead.shift() as ReturnType<typeof load>);
+      aheadBytes -= blocks.length * volume.blockSize;
+      readAhead();
       const parentPage = parent.pages.get(index);
       const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      for (const { blocks: group, data, hashes, compressible } of runs) {
+      for (const { blocks: group, data, hashes, compressible, compressed } of runs) {
         hashes.forEach((hash, k) => {
           const slot = (group[k] as number) - index * PAGE_BLOCKS;
           if (hash === null) page.delete(slot);
@@ -787,6 +812,7 @@ export class BlockStore implements BlockEngine {
                 data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
                 hash,
                 compressible[k],
+                compressed[k],
               ),
             );
         });
@@ -981,42 +1007,17 @@ export class BlockStore implements BlockEngine {
   /**
    * Removes every object no one holds, releasing what it held in turn, then deletes packs left
    * empty and rewrites packs that are mostly dead. Runs alone: no copy looks chunks up meanwhile.
+   * Roots first (what they let go of may leave pages unheld), then pages (settling the live ones),
+   * data chunks last, when every page's holds are counted.
    */
   async collectGarbage(): Promise<{ chunks: number; packsDeleted: number; packsRewritten: number }> {
     await this.gcLock.acquire(GC_EXCLUSIVE);
     try {
-      let removed = 0;
-      for (;;) {
-        const garbage = this.db.garbage();
-        if (garbage.length === 0) break;
-        const children = new Map<string, Buffer[]>();
-        for (const row of garbage) {
-          if (row.kind === ChunkKind.Data) continue;
-          try {
-            const data = await this.chunks.read(row);
-            children.set(
-              row.hash.toString('hex'),
-              row.kind === ChunkKind.Page
-                ? [...decodePage(data).values()]
-                : [...decodeRoot(data).pages.values()],
-            );
-          } catch (error) {
-            this.log(
-              { chunk: row.hash.toString('hex'), err: String(error) },
-              'unreadable manifest object: what it names is kept',
-            );
-          }
-        }
-        this.db.transaction(() => {
-          for (const row of garbage) {
-            for (const child of children.get(row.hash.toString('hex')) ?? []) this.db.addRefs(child, -1);
-            this.db.deleteChunk(row.hash);
-            this.db.addPackLive(row.pack, -(RECORD_HEADER_BYTES + row.storedLen));
-          }
-        });
-        await this.db.sync();
-        removed += garbage.length;
-      }
+      let removed = await this.removeGarbage(ChunkKind.Root);
+      const pages = await this.settlePages();
+      removed += pages.removed;
+      // A live page that could not be read names chunks no count shows: none is removed.
+      if (pages.unreadable === 0) removed += await this.removeGarbage(ChunkKind.Data);
       let packsDeleted = 0;
       let packsRewritten = 0;
       for (const pack of this.db.packs()) {
@@ -1033,6 +1034,108 @@ export class BlockStore implements BlockEngine {
       return { chunks: removed, packsDeleted, packsRewritten };
     } finally {
       this.gcLock.release(GC_EXCLUSIVE);
+    }
+  }
+
+  /** Removes unheld roots (letting go of their pages) or unheld data chunks, 512 at a time. */
+  private async removeGarbage(kind: ChunkKind.Root | ChunkKind.Data): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const garbage = this.db.garbage(kind);
+      if (garbage.length === 0) return removed;
+      const children = new Map<string, Buffer[]>();
+      if (kind === ChunkKind.Root)
+        for (const row of garbage) {
+          const pages = await this.manifestEntries(row);
+          if (pages) children.set(row.hash.toString('latin1'), pages);
+        }
+      this.db.transaction(() => {
+        for (const row of garbage) {
+          for (const child of children.get(row.hash.toString('latin1')) ?? []) this.db.addRefs(child, -1);
+          this.db.deleteChunk(row.hash);
+          this.db.addPackLive(row.pack, -(RECORD_HEADER_BYTES + row.storedLen));
+        }
+      });
+      await this.db.sync();
+      removed += garbage.length;
+    }
+  }
+
+  /**
+   * Removes unheld pages and settles held unsettled ones, a batch of each per transaction: a dead
+   * settled page lets go of its entries, a dead unsettled one of nothing (it never counted them),
+   * a live unsettled one takes its entries' holds. Where a new page and the old one it replaced
+   * name the same chunk, the two cancel out and the chunk's row is not written.
+   */
+  private async settlePages(): Promise<{ removed: number; unreadable: number }> {
+    let removed = 0;
+    let unreadable = 0;
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const dead = this.db.garbage(ChunkKind.Page);
+      const live = this.db.liveUnsettled(after);
+      if (dead.length === 0 && live.length === 0) return { removed, unreadable };
+      if (live.length > 0) after = (live[live.length - 1] as ChunkRow).hash;
+      const delta = new Map<string, { hash: Buffer; n: number }>();
+      const count = (hashes: Buffer[], n: number) => {
+        for (const hash of hashes) {
+          const key = hash.toString('latin1');
+          const entry = delta.get(key);
+          if (entry) entry.n += n;
+          else delta.set(key, { hash, n });
+        }
+      };
+      const deadUnsettled = new Set<string>();
+      for (const row of dead) {
+        if (this.db.isUnsettled(row.hash)) deadUnsettled.add(row.hash.toString('latin1'));
+        else count((await this.manifestEntries(row)) ?? [], -1);
+      }
+      const settled: Buffer[] = [];
+      for (const row of live) {
+        const entries = await this.manifestEntries(row);
+        if (!entries) {
+          unreadable++;
+          continue;
+        }
+        count(entries, 1);
+        settled.push(row.hash);
+      }
+      this.db.transaction(() => {
+        const byDelta = new Map<number, Buffer[]>();
+        for (const { hash, n } of delta.values()) {
+          if (n === 0) continue;
+          let list = byDelta.get(n);
+          if (!list) byDelta.set(n, (list = []));
+          list.push(hash);
+        }
+        for (const [n, hashes] of byDelta) this.db.addRefEach(hashes, n);
+        for (const row of dead) {
+          if (deadUnsettled.has(row.hash.toString('latin1'))) this.db.settled(row.hash);
+          this.db.deleteChunk(row.hash);
+          this.db.addPackLive(row.pack, -(RECORD_HEADER_BYTES + row.storedLen));
+        }
+        for (const hash of settled) this.db.settled(hash);
+      });
+      await this.db.sync();
+      removed += dead.length;
+    }
+  }
+
+  /** The chunks a page or root names; undefined (logged) if it cannot be read. */
+  private async manifestEntries(row: ChunkRow): Promise<Buffer[] | undefined> {
+    try {
+      const data = await this.chunks.read(row);
+      return row.kind === ChunkKind.Page
+        ? [...decodePage(data).values()]
+        : [...decodeRoot(data).pages.values()];
+    } catch (error) {
+      this.log(
+        { chunk: row.hash.toString('hex'), err: String(error) },
+        row.kind === ChunkKind.Page
+          ? 'unreadable manifest page: what it names is kept (no data chunk is removed while it is held)'
+          : 'unreadable manifest object: what it names is kept',
+      );
+      return undefined;
     }
   }
 

@@ -9,7 +9,7 @@ import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
 import { BufferPool } from './buffer-pool.js';
 import type { HashPool } from './hash-pool.js';
-import { decodePage, decodeRoot } from './manifest.js';
+import { decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore } from './object-store.js';
 
 export const enum ChunkKind {
@@ -67,13 +67,19 @@ export function looksCompressible(raw: Uint8Array): boolean {
   return distinct < 128;
 }
 
-function encode(raw: Buffer, compressible: boolean): { codec: Codec; stored: Buffer } {
-  if (compressible) {
-    const compressed = deflateRawSync(raw, { level: 1 });
-    if (compressed.length <= raw.length - (raw.length >>> 3))
-      return { codec: Codec.DeflateRaw, stored: compressed };
-  }
-  return { codec: Codec.None, stored: raw };
+/** The block deflated, or undefined when that does not save an eighth. */
+export function compressBlock(raw: Uint8Array): Buffer | undefined {
+  const compressed = deflateRawSync(raw, { level: 1 });
+  return compressed.length <= raw.length - (raw.length >>> 3) ? compressed : undefined;
+}
+
+/**
+ * How a chunk is stored: `compressed` is its compressBlock() result when the caller has one
+ * (the hash workers compress), else it is compressed here if it looks compressible.
+ */
+function encode(raw: Buffer, compressible: boolean, compressed?: Buffer): { codec: Codec; stored: Buffer } {
+  const deflated = compressed ?? (compressible ? compressBlock(raw) : undefined);
+  return deflated ? { codec: Codec.DeflateRaw, stored: deflated } : { codec: Codec.None, stored: raw };
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
@@ -115,7 +121,8 @@ export class PackWriter {
   /**
    * Adds the chunk unless this pack already holds it; returns the bytes it adds to the store.
    * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
-   * compute it); `key` is the id as a latin1 string when the caller has it.
+   * compute it), `compressed` its compressBlock() result if already made; `key` is the id as a
+   * latin1 string when the caller has it.
    */
   add(
     hash: Buffer,
@@ -123,9 +130,10 @@ export class PackWriter {
     raw: Buffer,
     compressible = kind === ChunkKind.Data && looksCompressible(raw),
     key = hash.toString('latin1'),
+    compressed?: Buffer,
   ): number {
     if (this.chunks.has(key)) return 0;
-    const { codec, stored } = encode(raw, compressible);
+    const { codec, stored } = encode(raw, compressible, compressed);
     const record = RECORD_HEADER_BYTES + stored.length;
     let header: Buffer;
     if (this.parts.length === 0 && (this.body ??= packBodies.take()).length - this.bodyUsed >= record) {
@@ -180,8 +188,10 @@ export class PackWriter {
 }
 
 /**
- * Enters a flushed pack in the index: each new chunk with no holders yet, and each new page or
- * root takes a hold on what it names. Call inside the transaction that also records its use.
+ * Enters a flushed pack in the index: each new chunk with no holders yet, each new root takes a
+ * hold on its pages, and each new page is entered unsettled (its entries' holds are counted later,
+ * by the garbage collector: see engine-db.ts). Call inside the transaction that also records its
+ * use.
  */
 export function indexPack(
   db: EngineDb,
@@ -189,35 +199,28 @@ export function indexPack(
 ): void {
   const known = db.knownChunks(flushed.chunks.map((c) => c.hash));
   const created = flushed.chunks.filter((c) => !known.has(c.hash.toString('latin1')));
-  // The holds the new pages and roots take, counted first, so that a chunk created here is
-  // inserted with its count instead of inserted and then updated.
+  // The holds the new roots take, counted first, so that a page created here is inserted with its
+  // count instead of inserted and then updated.
   const holds = new Map<string, { hash: Buffer; n: number }>();
-  const hold = (hash: Buffer) => {
-    const key = hash.toString('latin1');
-    const entry = holds.get(key);
-    if (entry) entry.n++;
-    else holds.set(key, { hash, n: 1 });
-  };
   for (const chunk of created) {
-    if (chunk.kind === ChunkKind.Page)
-      for (const hash of decodePage(chunk.data as Buffer).values()) hold(hash);
-    if (chunk.kind === ChunkKind.Root)
-      for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) hold(hash);
+    if (chunk.kind !== ChunkKind.Root) continue;
+    for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) {
+      const key = hash.toString('latin1');
+      const entry = holds.get(key);
+      if (entry) entry.n++;
+      else holds.set(key, { hash, n: 1 });
+    }
   }
   let live = 0;
   for (const chunk of created) {
     const key = chunk.hash.toString('latin1');
     if (!db.insertChunk(chunk, holds.get(key)?.n ?? 0)) continue;
+    if (chunk.kind === ChunkKind.Page) db.addUnsettled(chunk.hash);
     holds.delete(key);
     live += RECORD_HEADER_BYTES + chunk.storedLen;
   }
   db.insertPack(flushed.packId, flushed.bytes, live);
-  const once: Buffer[] = [];
-  for (const { hash, n } of holds.values()) {
-    if (n === 1) once.push(hash);
-    else db.addRefs(hash, n);
-  }
-  db.addOneRefEach(once);
+  for (const { hash, n } of holds.values()) db.addRefs(hash, n);
 }
 
 /**

@@ -52,9 +52,15 @@ export class CopyPipeline {
    * Stores the bytes unless they are stored already; returns their chunk id. The bytes are kept
    * by reference (a view into the copy's read buffer) until the pack is written.
    */
-  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data), compressible?: boolean): Buffer {
+  store(
+    kind: ChunkKind,
+    data: Buffer,
+    hash: Buffer = sha256(data),
+    compressible?: boolean,
+    compressed?: Buffer,
+  ): Buffer {
     const key = hash.toString('latin1');
-    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key);
+    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key, compressed);
     return hash;
   }
 

@@ -2,10 +2,15 @@
 // each chunk lives and how many holders it has, the snapshots' manifests, the volumes' state. Its
 // writes are few and large (one per pack flush), so they never queue behind the API's commits.
 //
-// Reference counts: a data chunk is held once by every page entry naming it; a page by every root
-// and every copy checkpoint naming it; a root by every complete snapshot (a copy shares its source's
-// root) and every copy deriving from it. An object whose count is 0 is garbage; only the garbage
-// collector removes it, and it runs while no copy is looking chunks up (see BlockStore.gcLock).
+// Reference counts: a data chunk is held once by every settled page entry naming it; a page by
+// every root and every copy checkpoint naming it; a root by every complete snapshot (a copy shares
+// its source's root) and every copy deriving from it. A new page is unsettled (listed in
+// unsettled_pages): its entries' holds are not counted yet. The garbage collector settles the
+// live ones before it removes any data chunk, and drops dead unsettled pages without releasing
+// anything; so an incremental snapshot's rebuilt pages cost no update per unchanged entry, and the
+// holds a new page takes and an old page lets go of cancel out. An object whose count is 0 (and,
+// for a data chunk, that no unsettled page names) is garbage; only the garbage collector removes
+// it, and it runs while no copy is looking chunks up (see BlockStore.gcLock).
 import Database from 'better-sqlite3';
 import { open, type FileHandle } from 'node:fs/promises';
 import { applyMigrations, type Migration } from '../sqlite/migrate.js';
@@ -76,6 +81,15 @@ CREATE TABLE chunks (
 ) WITHOUT ROWID; -- SQLite: the table is its key's B-tree (one lookup, one insert per chunk)
 CREATE INDEX chunks_garbage ON chunks (refs) WHERE refs = 0;
 CREATE INDEX chunks_by_pack ON chunks (pack);
+`,
+  },
+  {
+    version: 2,
+    name: 'deferred page holds',
+    sql: `
+CREATE TABLE unsettled_pages (
+  hash BLOB PRIMARY KEY
+) WITHOUT ROWID;
 `,
   },
 ];
@@ -188,11 +202,17 @@ export class EngineDb {
         'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
       addRefs: p('UPDATE chunks SET refs = refs + ? WHERE hash = ?'),
-      addOneRef: p(
-        `UPDATE chunks SET refs = refs + 1 WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
+      addRefEach: p(
+        `UPDATE chunks SET refs = refs + ? WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
       ),
+      insertUnsettled: p('INSERT OR IGNORE INTO unsettled_pages (hash) VALUES (?)'),
+      deleteUnsettled: p('DELETE FROM unsettled_pages WHERE hash = ?'),
+      isUnsettled: p('SELECT 1 FROM unsettled_pages WHERE hash = ?').pluck(),
+      liveUnsettled: p(
+        `SELECT ${CHUNK_COLUMNS} FROM unsettled_pages JOIN chunks USING (hash) WHERE refs > 0 AND hash > ? ORDER BY hash LIMIT 512`,
+      ),
+      garbageOfKind: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE refs = 0 AND kind = ? LIMIT 512`),
       moveChunk: p('UPDATE chunks SET pack = ?, offset = ? WHERE hash = ?'),
-      garbage: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE refs = 0 LIMIT 512`),
       deleteChunk: p('DELETE FROM chunks WHERE hash = ?'),
       chunksInPack: p(`SELECT ${CHUNK_COLUMNS} FROM chunks WHERE pack = ? ORDER BY offset`),
       insertPack: p('INSERT INTO packs (id, bytes, live_bytes, created_ms) VALUES (?, ?, ?, ?)'),
@@ -396,20 +416,37 @@ export class EngineDb {
     this.s.addRefs.run(delta, hash);
   }
 
-  /** One more holder for each of these distinct chunks, a statement per 128. */
-  addOneRefEach(hashes: Buffer[]): void {
+  /** Adds `delta` holders to each of these distinct chunks, a statement per 128. */
+  addRefEach(hashes: Buffer[], delta: number): void {
     for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
       const batch = hashes.slice(i, i + KNOWN_BATCH);
       // Unused slots repeat the first id: IN is a set, so it is still counted once.
       while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
-      this.s.addOneRef.run(...batch);
+      this.s.addRefEach.run(delta, ...batch);
     }
+  }
+
+  /** A new page whose entries' holds are not counted yet (see the top of this file). */
+  addUnsettled(hash: Buffer): void {
+    this.s.insertUnsettled.run(hash);
+  }
+  /** Whether a page's entries are still not counted. */
+  isUnsettled(hash: Buffer): boolean {
+    return this.s.isUnsettled.get(hash) !== undefined;
+  }
+  settled(hash: Buffer): void {
+    this.s.deleteUnsettled.run(hash);
+  }
+  /** Unsettled pages that something holds, up to 512, in id order from after `after`. */
+  liveUnsettled(after: Buffer): ChunkRow[] {
+    return this.s.liveUnsettled.all(after) as ChunkRow[];
   }
   moveChunk(hash: Buffer, pack: string, offset: number): void {
     this.s.moveChunk.run(pack, offset, hash);
   }
-  garbage(): ChunkRow[] {
-    return this.s.garbage.all() as ChunkRow[];
+  /** Objects of this kind that nothing holds, up to 512. */
+  garbage(kind: number): ChunkRow[] {
+    return this.s.garbageOfKind.all(kind) as ChunkRow[];
   }
   deleteChunk(hash: Buffer): void {
     this.s.deleteChunk.run(hash);
