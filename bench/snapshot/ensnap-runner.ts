@@ -353,7 +353,7 @@ export class EnsnapRunner {
           `  ensnap ${tag}: import ${r.importS.toFixed(2)} s, full ${r.fullS.toFixed(3)} s ` +
             `(${r.fullBytes} B stored), writes ${r.writeS.toFixed(2)} s, incremental ${r.incrS.toFixed(3)} s ` +
             `(+${r.addedBytes} B), first read ${r.firstReadMs.toFixed(1)} ms, hydrated ${r.hydratedS.toFixed(2)} s, ` +
-            `export ${r.exportS.toFixed(2)} s`,
+            `export ${r.exportS.toFixed(2)} s; server peak RSS (MiB) after ${r.peaks.join(', ')}`,
         );
         if (i < 0) continue;
         push('full', r.fullS);
@@ -424,6 +424,10 @@ export class EnsnapRunner {
   private async oneRun(server: Server, firstBlock: Buffer) {
     const diskId = await server.createDisk({ Size: String(this.diskGib) });
     const importS = await server.cli(['disk', 'import', diskId, this.o.image]);
+    // The server's peak memory (VmHWM) after each phase, to tell which one sets it.
+    const peaks: string[] = [];
+    const peak = (phase: string) => peaks.push(`${phase} ${server.peakRssMib().toFixed(0)}`);
+    peak('import');
     await syncDisks();
 
     let started = performance.now();
@@ -431,10 +435,12 @@ export class EnsnapRunner {
     await server.waitSnapshots([full]);
     const fullS = (performance.now() - started) / 1000;
     const fullBytes = await server.chunkBytes();
+    peak('full');
 
     started = performance.now();
     await server.write(diskId, this.o.modification.writes);
     const writeS = (performance.now() - started) / 1000;
+    peak('writes');
     await syncDisks();
 
     started = performance.now();
@@ -442,16 +448,19 @@ export class EnsnapRunner {
     await server.waitSnapshots([incr]);
     const incrS = (performance.now() - started) / 1000;
     const addedBytes = (await server.chunkBytes()) - fullBytes;
+    peak('incremental');
     await syncDisks();
 
     const restore = await server.firstRead(full, firstBlock);
     await server.waitHydrated(restore.diskId);
     const hydratedS = (performance.now() - restore.started) / 1000;
+    peak('restore');
 
     const file = path.join(this.o.dir, 'export.img');
     await rm(file, { force: true });
     await syncDisks();
     const exportS = await server.cli(['snapshot', 'export', full, file]);
+    peak('export');
     // The disk is at least 20 GiB (CreateDisk's minimum) with the image at its start: the export
     // must begin with the image, be the disk's size, and hold no more than the image's blocks
     // (the rest is holes, which read as zeros).
@@ -476,6 +485,7 @@ export class EnsnapRunner {
       firstReadMs: restore.ms,
       hydratedS,
       exportS,
+      peaks,
     };
   }
 

@@ -106,6 +106,8 @@ export class BlockStore implements BlockEngine {
   private readonly hashPool = new HashPool();
   /** The buffers a snapshot copy reads blocks into (a group of READ_RUN_BLOCKS at a time). */
   private readonly groupBuffers: BufferPool;
+  /** Buffers that reads of snapshots (exports) read packs into. */
+  private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 4);
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
@@ -366,7 +368,7 @@ export class BlockStore implements BlockEngine {
     let unflushed = 0;
     // Runs of chunks are read into reused buffers (allocating gigabytes afresh keeps the
     // collector busy), given back once written into the volume.
-    const buffers = new BufferPool(READ_SPAN_BYTES, 16);
+    const buffers = new BufferPool(READ_SPAN_BYTES, 8);
     // One page's chunks are read (and checked) while the previous page's are written.
     const load = async (index: number, pageHash: Buffer) => {
       const page = decodePage(await this.chunks.get(pageHash));
@@ -749,8 +751,10 @@ export class BlockStore implements BlockEngine {
         const data = await volume.lock.runExclusive(async () => {
           const bs = volume.blockSize;
           const need = group.length * bs;
+          // A few scattered blocks get a buffer of their own size: many such pages are read
+          // ahead, and each holding a whole pooled buffer would cost hundreds of MiB.
           const buffer =
-            need <= this.groupBuffers.size
+            need <= this.groupBuffers.size && need > this.groupBuffers.size / 4
               ? this.groupBuffers.take().subarray(0, need)
               : Buffer.from(new ArrayBuffer(need));
           for (let k = 0; k < group.length;) {
@@ -800,7 +804,7 @@ export class BlockStore implements BlockEngine {
       const parentPage = parent.pages.get(index);
       const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      for (const { blocks: group, data, hashes, compressible, compressed } of runs) {
+      for (const { blocks: group, data, hashes, compressible } of runs) {
         hashes.forEach((hash, k) => {
           const slot = (group[k] as number) - index * PAGE_BLOCKS;
           if (hash === null) page.delete(slot);
@@ -812,7 +816,6 @@ export class BlockStore implements BlockEngine {
                 data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
                 hash,
                 compressible[k],
-                compressed[k],
               ),
             );
         });
@@ -975,13 +978,19 @@ export class BlockStore implements BlockEngine {
       const hash = page.map.get(block - index * PAGE_BLOCKS);
       if (hash) wanted.push({ block, hash });
     }
-    const contents = await this.chunks.getMany(wanted.map((w) => w.hash));
+    // Read into reused buffers: an export reads the whole snapshot this way.
+    const lease: ReadLease = { pool: this.readBuffers, taken: [] };
+    const contents = await this.chunks.getMany(
+      wanted.map((w) => w.hash),
+      lease,
+    );
     for (const { block, hash } of wanted) {
       const data = contents.get(hash.toString('latin1')) as Buffer;
       const from = Math.max(offset, block * bs);
       const to = Math.min(offset + length, block * bs + data.length);
       if (to > from) data.copy(out, from - offset, from - block * bs, to - block * bs);
     }
+    for (const buffer of lease.taken) this.readBuffers.give(buffer);
     return out;
   }
 

@@ -67,19 +67,13 @@ export function looksCompressible(raw: Uint8Array): boolean {
   return distinct < 128;
 }
 
-/** The block deflated, or undefined when that does not save an eighth. */
-export function compressBlock(raw: Uint8Array): Buffer | undefined {
-  const compressed = deflateRawSync(raw, { level: 1 });
-  return compressed.length <= raw.length - (raw.length >>> 3) ? compressed : undefined;
-}
-
-/**
- * How a chunk is stored: `compressed` is its compressBlock() result when the caller has one
- * (the hash workers compress), else it is compressed here if it looks compressible.
- */
-function encode(raw: Buffer, compressible: boolean, compressed?: Buffer): { codec: Codec; stored: Buffer } {
-  const deflated = compressed ?? (compressible ? compressBlock(raw) : undefined);
-  return deflated ? { codec: Codec.DeflateRaw, stored: deflated } : { codec: Codec.None, stored: raw };
+function encode(raw: Buffer, compressible: boolean): { codec: Codec; stored: Buffer } {
+  if (compressible) {
+    const compressed = deflateRawSync(raw, { level: 1 });
+    if (compressed.length <= raw.length - (raw.length >>> 3))
+      return { codec: Codec.DeflateRaw, stored: compressed };
+  }
+  return { codec: Codec.None, stored: raw };
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
@@ -121,8 +115,7 @@ export class PackWriter {
   /**
    * Adds the chunk unless this pack already holds it; returns the bytes it adds to the store.
    * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
-   * compute it), `compressed` its compressBlock() result if already made; `key` is the id as a
-   * latin1 string when the caller has it.
+   * compute it); `key` is the id as a latin1 string when the caller has it.
    */
   add(
     hash: Buffer,
@@ -130,10 +123,9 @@ export class PackWriter {
     raw: Buffer,
     compressible = kind === ChunkKind.Data && looksCompressible(raw),
     key = hash.toString('latin1'),
-    compressed?: Buffer,
   ): number {
     if (this.chunks.has(key)) return 0;
-    const { codec, stored } = encode(raw, compressible, compressed);
+    const { codec, stored } = encode(raw, compressible);
     const record = RECORD_HEADER_BYTES + stored.length;
     let header: Buffer;
     if (this.parts.length === 0 && (this.body ??= packBodies.take()).length - this.bodyUsed >= record) {

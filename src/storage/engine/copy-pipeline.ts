@@ -52,15 +52,9 @@ export class CopyPipeline {
    * Stores the bytes unless they are stored already; returns their chunk id. The bytes are kept
    * by reference (a view into the copy's read buffer) until the pack is written.
    */
-  store(
-    kind: ChunkKind,
-    data: Buffer,
-    hash: Buffer = sha256(data),
-    compressible?: boolean,
-    compressed?: Buffer,
-  ): Buffer {
+  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data), compressible?: boolean): Buffer {
     const key = hash.toString('latin1');
-    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key, compressed);
+    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key);
     return hash;
   }
 

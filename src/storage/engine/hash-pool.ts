@@ -3,7 +3,7 @@
 // storing. The buffer moves to the worker and back (transferred, not copied).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NOT_WORTH, type HashReply, type HashRequest } from './hash-worker.js';
+import type { HashReply, HashRequest } from './hash-worker.js';
 
 export interface HashedBlocks {
   data: Buffer;
@@ -11,8 +11,6 @@ export interface HashedBlocks {
   hashes: (Buffer | null)[];
   /** Per block: whether compressing it looks worth trying. */
   compressible: boolean[];
-  /** Per block: its compressed bytes when the worker compressed it (and that paid). */
-  compressed: (Buffer | undefined)[];
 }
 
 export class HashPool {
@@ -64,17 +62,7 @@ export class HashPool {
     const hashes = Array.from(reply.zero, (kind, i) =>
       kind === 1 ? null : all.subarray(i * 32, i * 32 + 32),
     );
-    const at = reply.deflatedAt as Uint32Array;
-    const deflated = Buffer.from(reply.deflated as ArrayBuffer);
-    const compressed = Array.from(reply.zero, (_, i) => {
-      const length = at[2 * i + 1] as number;
-      return length === 0 || length === NOT_WORTH
-        ? undefined
-        : deflated.subarray(at[2 * i] as number, (at[2 * i] as number) + length);
-    });
-    // Tried by the worker without gain: stored as is, not tried again.
-    const compressible = Array.from(reply.zero, (kind, i) => kind === 2 && at[2 * i + 1] !== NOT_WORTH);
-    return { data: back, hashes, compressible, compressed };
+    return { data: back, hashes, compressible: Array.from(reply.zero, (kind) => kind === 2) };
   }
 
   /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */
