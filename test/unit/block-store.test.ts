@@ -228,6 +228,37 @@ describe('block store', () => {
     assert.equal(sha(await readAll(store, 's-c2', 4 * MiB)), sha(await store.readVolume('d-c', 0, 4 * MiB)));
   });
 
+  it('stores a block of a few random sectors and zeros as its non-zero sectors', async () => {
+    await store.createVolume('d-z', MiB);
+    const image = Buffer.alloc(MiB);
+    const sector = randomBytes(4096);
+    sector.copy(image, BS + 8192); // block 1: sector 2 random, the rest zeros
+    Buffer.alloc(4096, 'text text ').copy(image, 2 * BS); // block 2: text and zeros: deflated
+    await store.writeVolume('d-z', 0, image);
+    await store.beginSnapshot('s-z', 'd-z');
+    await store.copySnapshot('s-z', noProgress, never);
+    const row = (block: number) =>
+      store.db.db.prepare('SELECT codec, stored_len AS storedLen FROM chunks WHERE hash = ?').get(
+        createHash('sha256')
+          .update(image.subarray(block * BS, (block + 1) * BS))
+          .digest(),
+      ) as {
+        codec: number;
+        storedLen: number;
+      };
+    const rows = [row(2), row(1)];
+    assert.deepEqual(
+      rows.map((r) => r.codec),
+      [1, 2],
+    );
+    assert.equal(rows[1]!.storedLen, 1 + 4096);
+    assert.equal(sha(await readAll(store, 's-z', MiB)), sha(image));
+    assert.deepEqual((await store.verify()).problems, []);
+    await store.deleteSnapshot('s-z');
+    await store.deleteVolume('d-z');
+    await store.collectGarbage();
+  });
+
   it("counts new pages' holds at the next collection, cancelling out with the old pages' holds", async () => {
     const size = 40 * MiB; // three manifest pages
     await store.createVolume('d-h', size);

@@ -742,7 +742,11 @@ export class BlockStore implements BlockEngine {
     // Reads a page's blocks (in runs of consecutive blocks, each under the volume's lock so that
     // no write lands between the check for preserved content and the read) and has them hashed
     // on the worker threads. The next page is read and hashed while this one is stored.
-    const load = async (blocks: number[]) => {
+    const load = async (index: number, blocks: number[]) => {
+      // The parent's page (which this copy rebuilds) is read meanwhile, too.
+      const parentPage = parent.pages.get(index);
+      const previous = parentPage ? this.chunks.get(parentPage) : undefined;
+      previous?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       const groups: Promise<{ blocks: number[] } & HashedBlocks>[] = [];
       // Groups of up to READ_RUN_BLOCKS blocks, scattered or not: one buffer, one lock, one trip
       // to a hash worker each (a page of scattered 4 KiB writes is one group, not 1024).
@@ -757,15 +761,19 @@ export class BlockStore implements BlockEngine {
             need <= this.groupBuffers.size && need > this.groupBuffers.size / 4
               ? this.groupBuffers.take().subarray(0, need)
               : Buffer.from(new ArrayBuffer(need));
+          // The runs are read concurrently (scattered blocks are one read each: one after the
+          // other, the thread pool's round trips were most of an incremental's time).
+          const reads: Promise<void>[] = [];
           for (let k = 0; k < group.length;) {
             let run = 1;
             while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run) run++;
             const start = (group[k] as number) * bs;
             const length = Math.min(run * bs, volume.sizeBytes - start);
-            await volume.readInto(buffer, k * bs, start, length);
+            reads.push(volume.readInto(buffer, k * bs, start, length));
             buffer.fill(0, k * bs + length, (k + run) * bs);
             k += run;
           }
+          await Promise.all(reads);
           for (let k = 0; k < group.length; k++) {
             if (guard.preserved.has(group[k] as number))
               (await volume.readForSnapshot(guard, group[k] as number)).copy(buffer, k * bs);
@@ -774,7 +782,8 @@ export class BlockStore implements BlockEngine {
         });
         groups.push(this.hashPool.hashBlocks(data, volume.blockSize).then((h) => ({ blocks: group, ...h })));
       }
-      return Promise.all(groups);
+      const runs = await Promise.all(groups);
+      return { runs, page: previous ? decodePage(await previous) : (new Map() as Page) };
     };
     const order = [...byPage].sort((a, b) => a[0] - b[0]);
     // Pages are read and hashed ahead of the one being stored: up to LOOKAHEAD_BYTES of blocks
@@ -788,21 +797,20 @@ export class BlockStore implements BlockEngine {
         (ahead.length === 0 ||
           aheadBytes + (order[started] as [number, number[]])[1].length * volume.blockSize <= LOOKAHEAD_BYTES)
       ) {
-        const loading = load((order[started++] as [number, number[]])[1]);
+        const [index, blocks] = order[started++] as [number, number[]];
+        const loading = load(index, blocks);
         loading.catch(() => undefined); // awaited in its round; not an unhandled rejection meanwhile
         ahead.push(loading);
-        aheadBytes += (order[started - 1] as [number, number[]])[1].length * volume.blockSize;
+        aheadBytes += blocks.length * volume.blockSize;
       }
     };
     for (let p = 0; p < order.length; p++) {
       signal.throwIfAborted();
       const [index, blocks] = order[p] as [number, number[]];
       readAhead();
-      const runs = await (ahead.shift() as ReturnType<typeof load>);
+      const { runs, page } = await (ahead.shift() as ReturnType<typeof load>);
       aheadBytes -= blocks.length * volume.blockSize;
       readAhead();
-      const parentPage = parent.pages.get(index);
-      const page: Page = parentPage ? decodePage(await this.chunks.get(parentPage)) : new Map();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
       for (const { blocks: group, data, hashes, compressible } of runs) {
         hashes.forEach((hash, k) => {

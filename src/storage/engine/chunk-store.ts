@@ -21,6 +21,48 @@ export const enum ChunkKind {
 export const enum Codec {
   None = 0,
   DeflateRaw = 1,
+  /** The block's non-zero 4 KiB sectors, after a bitmap of which sectors they are. */
+  ZeroSectors = 2,
+}
+
+const SECTOR = 4096;
+
+/**
+ * A block with all-zero 4 KiB sectors whose other sectors look incompressible (a few random
+ * sectors written into an empty block: what scattered small writes make) is stored as its
+ * non-zero sectors, behind a bitmap of them (bit `i & 7` of byte `i >> 3` for sector i). No
+ * DEFLATE pass (which costs more than the rest of storing such a block) and no bigger.
+ */
+function withoutZeroSectors(raw: Buffer): Buffer | undefined {
+  if (raw.length % SECTOR !== 0) return undefined;
+  const sectors = raw.length / SECTOR;
+  const bitmap = Buffer.alloc(Math.ceil(sectors / 8));
+  const kept: Buffer[] = [bitmap];
+  for (let i = 0; i < sectors; i++) {
+    const sector = raw.subarray(i * SECTOR, (i + 1) * SECTOR);
+    if (sector.equals(ZERO_SECTOR)) continue;
+    bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7));
+    kept.push(sector);
+  }
+  if (kept.length - 1 === sectors) return undefined;
+  const rest = Buffer.concat(kept.slice(1));
+  return looksCompressible(rest) ? undefined : Buffer.concat([bitmap, rest]);
+}
+const ZERO_SECTOR = Buffer.alloc(SECTOR);
+
+function withZeroSectors(stored: Buffer, rawLen: number): Buffer {
+  const sectors = Math.ceil(rawLen / SECTOR);
+  const bitmap = Math.ceil(sectors / 8);
+  const raw = Buffer.alloc(rawLen);
+  let at = bitmap;
+  for (let i = 0; i < sectors; i++) {
+    if (((stored[i >> 3] as number) & (1 << (i & 7))) === 0) continue;
+    if (at + SECTOR > stored.length) throw new RangeError('short sector list');
+    stored.copy(raw, i * SECTOR, at, at + SECTOR);
+    at += SECTOR;
+  }
+  if (at !== stored.length) throw new RangeError('sector list does not match its bitmap');
+  return raw;
 }
 
 export const PACK_MAGIC = Buffer.from('ENSNAPPK');
@@ -69,6 +111,8 @@ export function looksCompressible(raw: Uint8Array): boolean {
 
 function encode(raw: Buffer, compressible: boolean): { codec: Codec; stored: Buffer } {
   if (compressible) {
+    const sparse = withoutZeroSectors(raw);
+    if (sparse) return { codec: Codec.ZeroSectors, stored: sparse };
     const compressed = deflateRawSync(raw, { level: 1 });
     if (compressed.length <= raw.length - (raw.length >>> 3))
       return { codec: Codec.DeflateRaw, stored: compressed };
@@ -304,7 +348,7 @@ export class ChunkStore {
 
   private decode(row: ChunkRow, stored: Buffer, key: string): Buffer {
     const raw = decode(row, stored);
-    if (row.codec !== Codec.None) this.decoded.set(key, raw);
+    if (row.codec === Codec.DeflateRaw) this.decoded.set(key, raw);
     return raw;
   }
 
@@ -412,7 +456,12 @@ function unreadable(row: ChunkRow, error: unknown): ChunkUnreadable {
 function decode(row: ChunkRow, stored: Buffer): Buffer {
   let raw: Buffer;
   try {
-    raw = row.codec === Codec.DeflateRaw ? inflateRawSync(stored) : stored;
+    raw =
+      row.codec === Codec.DeflateRaw
+        ? inflateRawSync(stored)
+        : row.codec === Codec.ZeroSectors
+          ? withZeroSectors(stored, row.rawLen)
+          : stored;
   } catch {
     throw new ChunkUnreadable(row.hash, 'does not decompress');
   }
