@@ -61,7 +61,7 @@ const CHECKPOINT_MS = 1000;
 const HYDRATE_FLUSH_BYTES = 64 * 1024 * 1024;
 /** How much of the disk a snapshot copy reads and hashes ahead of what it stores. */
 const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
-const HYDRATE_START_DELAY_MS = 200;
+const HYDRATE_START_DELAY_MS = 100;
 const GC_EXCLUSIVE = 1_000_000;
 
 export interface BlockStoreOptions {
