@@ -525,6 +525,7 @@ export class EnsnapRunner {
       }
       await server.waitSnapshots(ids);
     }
+    const peakAfterCalls = server.peakRssMib();
     console.log(
       `  ensnap CreateSnapshot: ${calls.image.length} calls on the image disk p50 ${percentile(calls.image, 0.5).toFixed(2)} ` +
         `p99 ${percentile(calls.image, 0.99).toFixed(2)} ms; ${calls.sparse.length} on the ${SPARSE_DISK_GIB} GiB disk ` +
@@ -536,7 +537,8 @@ export class EnsnapRunner {
       if (i >= 0) firstRead500.push(r.ms);
     }
     console.log(
-      `  ensnap ${SPARSE_DISK_GIB} GiB disk from snapshot, first read: ${firstRead500.map((v) => v.toFixed(1)).join(', ')} ms`,
+      `  ensnap ${SPARSE_DISK_GIB} GiB disk from snapshot, first read: ${firstRead500.map((v) => v.toFixed(1)).join(', ')} ms; ` +
+        `server peak RSS (MiB) after the latency calls ${peakAfterCalls.toFixed(0)}, after these reads ${server.peakRssMib().toFixed(0)}`,
     );
     return { ...calls, firstRead500 };
   }

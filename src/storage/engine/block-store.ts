@@ -107,7 +107,7 @@ export class BlockStore implements BlockEngine {
   /** The buffers a snapshot copy reads blocks into (a group of READ_RUN_BLOCKS at a time). */
   private readonly groupBuffers: BufferPool;
   /** Buffers that reads of snapshots (exports) read packs into. */
-  private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 4);
+  private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 2);
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
@@ -368,7 +368,7 @@ export class BlockStore implements BlockEngine {
     let unflushed = 0;
     // Runs of chunks are read into reused buffers (allocating gigabytes afresh keeps the
     // collector busy), given back once written into the volume.
-    const buffers = new BufferPool(READ_SPAN_BYTES, 8);
+    const buffers = new BufferPool(READ_SPAN_BYTES, 4);
     // One page's chunks are read (and checked) while the previous page's are written.
     const load = async (index: number, pageHash: Buffer) => {
       const page = decodePage(await this.chunks.get(pageHash));

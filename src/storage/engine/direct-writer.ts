@@ -9,7 +9,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 
 /** Offsets and lengths of direct writes are multiples of this (a page; sectors are smaller). */
 export const DIRECT_ALIGN = 4096;
-const STAGING_BYTES = 8 * 1024 * 1024;
+const STAGING_BYTES = 4 * 1024 * 1024;
 const WASM_PAGE = 64 * 1024;
 
 // The one WebAssembly API used here (the project's TypeScript libraries do not declare it).
