@@ -60,19 +60,25 @@ export function jobHandlers(
       if (injected !== undefined) throw new GiveUp(injected);
       await engine.beginSnapshot(snapshot.id, snapshot.diskId);
       let reported = snapshot.progress;
+      let saving: Promise<void> = Promise.resolve();
       await engine.copySnapshot(
         snapshot.id,
         async (fraction) => {
           // Progress is persisted in whole percent, at most 99 until the snapshot is available;
-          // the end of the copy is not written apart: the job's completion sets 100.
+          // the end of the copy is not written apart: the job's completion sets 100. The copy
+          // does not wait for each figure's commit (a flush each); the writes are chained, so
+          // they land in order and before the completion, which is written after them.
           const percent = Math.min(99, Math.floor(fraction * 100));
           if (percent > reported && fraction < 1) {
             reported = percent;
-            await repo.setSnapshotProgress(snapshot.id, percent);
+            // A progress figure that cannot be written (the disk is full) fails nothing: the
+            // completion, written next, meets the same condition and is retried as a job is.
+            saving = saving.then(() => repo.setSnapshotProgress(snapshot.id, percent)).catch(() => undefined);
           }
         },
         signal,
       );
+      await saving;
       return { type: 'snapshot-available', snapshotId: snapshot.id };
     },
     'snapshot.share': async (job) => {

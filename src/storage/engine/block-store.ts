@@ -18,8 +18,6 @@ import {
   RECORD_HEADER_BYTES,
   READ_SPAN_BYTES,
   releasePackBuffers,
-  sha256,
-  type PackWriter,
   type ReadLease,
 } from './chunk-store.js';
 import {
@@ -723,6 +721,8 @@ export class BlockStore implements BlockEngine {
       list.push(block);
     }
     let lastCheckpoint = Date.now();
+    /** The pages this attempt rebuilt: index → chunk id (null: the page is empty now). */
+    const finished = new Map<number, Buffer | null>();
     const pipeline = new CopyPipeline(this.chunks, this.db, async (flushed, pages) => {
       const bytes = flushed?.bytes ?? 0;
       this.db.transaction(() => {
@@ -831,35 +831,37 @@ export class BlockStore implements BlockEngine {
       // Every new block was copied into the pack: the read buffers go back for reuse.
       for (const { data } of runs) this.groupBuffers.give(data);
       done += blocks.length;
-      pipeline.finishPage({
-        page: index,
-        hash: page.size > 0 ? pipeline.store(ChunkKind.Page, encodePage(page)) : null,
-      });
+      const rebuilt = page.size > 0 ? pipeline.store(ChunkKind.Page, encodePage(page)) : null;
+      finished.set(index, rebuilt);
+      pipeline.finishPage({ page: index, hash: rebuilt });
       if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
         await pipeline.seal();
         lastCheckpoint = Date.now();
         await onProgress(total === 0 ? 1 : done / total);
       }
     }
-    await pipeline.drain();
-
-    // The manifest: the parent's pages, with the ones this copy rebuilt put in.
+    // The manifest: the parent's pages, with the ones rebuilt put in (by an earlier attempt,
+    // checkpointed, or by this one). It goes into the last pack, with the last pages: a pack
+    // (and its flushes) fewer than a pack of its own. Indexed, nothing holds it until the
+    // commit below; should a crash come between, the collector may drop it, and the resumed
+    // copy stores it again.
     const pages = new Map(parent.pages);
-    for (const { page, hash } of this.db.checkpointedPages(row.id)) {
+    const rebuilt = [
+      ...this.db.checkpointedPages(row.id).map(({ page, hash }) => [page, hash] as const),
+      ...finished,
+    ];
+    for (const [page, hash] of rebuilt) {
       if (hash) pages.set(page, hash);
       else pages.delete(page);
     }
-    const pack = this.chunks.newPack();
-    const rootHash = this.storeObject(
-      pack,
+    const rootHash = pipeline.store(
       ChunkKind.Root,
       encodeRoot({ blockSize: row.blockSize, sizeBytes: row.sizeBytes, pages }),
     );
-    const flushed = await pack.flush();
+    await pipeline.drain();
     let dataBlocks = 0;
     for (const hash of pages.values()) dataBlocks += pageEntries(this.db.chunk(hash)?.rawLen ?? 0);
     this.db.transaction(() => {
-      if (flushed) indexPack(this.db, flushed);
       this.db.addRefs(rootHash, 1);
       for (const { hash } of this.db.checkpointedPages(row.id)) if (hash) this.db.addRefs(hash, -1);
       this.db.deleteCheckpointedPages(row.id);
@@ -873,18 +875,10 @@ export class BlockStore implements BlockEngine {
         pending: null,
         root: rootHash,
         dataBytes: dataBlocks * row.blockSize,
-        addedBytes: current.addedBytes + (flushed?.bytes ?? 0),
       });
     });
     await this.db.sync();
     await onProgress(1);
-  }
-
-  /** Adds a page or root to the pack unless it is stored already; returns its id. */
-  private storeObject(pack: PackWriter, kind: ChunkKind, data: Buffer): Buffer {
-    const hash = sha256(data);
-    if (!pack.has(hash) && !this.db.hasChunk(hash)) pack.add(hash, kind, data);
-    return hash;
   }
 
   /**
