@@ -690,8 +690,12 @@ export class BlockStore implements BlockEngine {
     } finally {
       this.copies.delete(snapshotId);
     }
-    volume.guards.delete(snapshotId);
-    await guard.cow?.close();
+    // Under the volume's lock: a write still preserving blocks for this snapshot (it decided to
+    // before the last checkpoint) finishes with the cow file before it is closed.
+    await volume.lock.runExclusive(async () => {
+      volume.guards.delete(snapshotId);
+      await guard.cow?.close();
+    });
     await rm(path.join(volume.dir, cowFile(snapshotId)), { force: true });
   }
 
