@@ -21,6 +21,7 @@ import {
 } from '../helpers/fixtures.js';
 import { MiB, sha256 } from '../helpers/images.js';
 import {
+  ensnapCall,
   openApi,
   plain,
   popCore,
@@ -30,7 +31,6 @@ import {
   type Params,
 } from '../helpers/sdk.js';
 
-const ENSNAP_VERSION = '2026-11-01';
 const RAM_VERSION = '2015-05-01';
 const READ_POLICY = JSON.stringify({
   Version: '1',
@@ -72,12 +72,8 @@ const tenantOf = (
   };
 };
 
-/** The operator's call of an account action (ensnap's version) through `client`. */
-const accounts = (client: Client, action: string, params: Params = {}) =>
-  client.call(action, params, { version: ENSNAP_VERSION });
-
 async function newTenant(server: Running, operator: Client, name?: string): Promise<Tenant> {
-  const r = await accounts(operator, 'CreateAccount', { AccountName: name });
+  const r = await ensnapCall(operator, 'CreateAccount', { AccountName: name });
   return tenantOf(server, r.AccountId as string, r.AccessKeyId as string, r.AccessKeySecret as string);
 }
 
@@ -114,7 +110,9 @@ describe('accounts', () => {
 
   it('the operator creates accounts with either SDK; each new root key works at once', async () => {
     for (const client of [operator.pop, operator.v3]) {
-      const r = await accounts(client, 'CreateAccount', { AccountName: `team ${client.name}`.slice(0, 40) });
+      const r = await ensnapCall(client, 'CreateAccount', {
+        AccountName: `team ${client.name}`.slice(0, 40),
+      });
       assert.match(r.AccountId as string, /^[0-9]{16}$/, client.name);
       assert.match(r.AccessKeyId as string, /^LTAI[A-Za-z0-9]{20}$/);
       assert.match(r.AccessKeySecret as string, /^[A-Za-z0-9]{30}$/);
@@ -129,7 +127,7 @@ describe('accounts', () => {
         const diskId = await createDisk(sdk);
         assert.equal((await describeDisks(sdk, { DiskId: diskId })).total, 1, sdk.name);
       }
-      const listed = await accounts(client, 'DescribeAccounts', { AccountId: tenant.accountId });
+      const listed = await ensnapCall(client, 'DescribeAccounts', { AccountId: tenant.accountId });
       assert.deepEqual(listed.Accounts, [
         {
           AccountId: tenant.accountId,
@@ -141,7 +139,7 @@ describe('accounts', () => {
         },
       ]);
       // The secret is never answered again.
-      const keys = await accounts(client, 'DescribeAccountAccessKeys', { AccountId: tenant.accountId });
+      const keys = await ensnapCall(client, 'DescribeAccountAccessKeys', { AccountId: tenant.accountId });
       const [key, ...others] = keys.AccessKeys as Record<string, unknown>[];
       assert.deepEqual(others, []);
       assert.deepEqual(Object.keys(key ?? {}), ['AccessKeyId', 'Status', 'CreateTime']);
@@ -150,15 +148,16 @@ describe('accounts', () => {
       tenant.data.close();
     }
     const ids = new Set<string>();
-    for (let i = 0; i < 5; i++) ids.add((await accounts(operator.pop, 'CreateAccount')).AccountId as string);
+    for (let i = 0; i < 5; i++)
+      ids.add((await ensnapCall(operator.pop, 'CreateAccount')).AccountId as string);
     assert.equal(ids.size, 5, 'every AccountId is new');
 
-    const all = await accounts(operator.pop, 'DescribeAccounts', { PageSize: 100 });
+    const all = await ensnapCall(operator.pop, 'DescribeAccounts', { PageSize: 100 });
     assert.equal(all.TotalCount, (all.Accounts as unknown[]).length);
     assert.equal((all.Accounts as { AccountId: string }[])[0]?.AccountId, OPERATOR_ACCOUNT);
-    const page = await accounts(operator.pop, 'DescribeAccounts', { PageSize: 2, PageNumber: 2 });
+    const page = await ensnapCall(operator.pop, 'DescribeAccounts', { PageSize: 2, PageNumber: 2 });
     assert.deepEqual(page.Accounts, (all.Accounts as unknown[]).slice(2, 4));
-    const none = await accounts(operator.pop, 'DescribeAccounts', { AccountId: '9999999999999999' });
+    const none = await ensnapCall(operator.pop, 'DescribeAccounts', { AccountId: '9999999999999999' });
     assert.deepEqual([none.TotalCount, none.Accounts], [0, []]);
 
     for (const [params, field] of [
@@ -166,12 +165,12 @@ describe('accounts', () => {
       [{ AccountName: '-leading' }, 'AccountName'],
     ] as const)
       assertSdkError(
-        await sdkError(() => accounts(operator.pop, 'CreateAccount', params)),
+        await sdkError(() => ensnapCall(operator.pop, 'CreateAccount', params)),
         `InvalidParameter.${field}`,
         400,
       );
     assertSdkError(
-      await sdkError(() => accounts(operator.pop, 'DeleteAccount', { AccountId: '12' })),
+      await sdkError(() => ensnapCall(operator.pop, 'DeleteAccount', { AccountId: '12' })),
       'InvalidParameter.AccountId',
       400,
     );
@@ -193,22 +192,22 @@ describe('accounts', () => {
     for (const sdk of [b.pop, b.v3]) {
       for (const action of ACCOUNT_ACTIONS)
         assertSdkError(
-          await sdkError(() => accounts(sdk, action, params[action])),
+          await sdkError(() => ensnapCall(sdk, action, params[action])),
           'NoPermission',
           400,
           `${sdk.name} ${action}`,
         );
-      assertSdkError(await sdkError(() => accounts(sdk, 'VerifyStorage')), 'NoPermission', 400, sdk.name);
+      assertSdkError(await sdkError(() => ensnapCall(sdk, 'VerifyStorage')), 'NoPermission', 400, sdk.name);
     }
     // Nothing was done: no account named sneaky, a's key still works and is its only one.
     const names = (
-      (await accounts(operator.pop, 'DescribeAccounts', { PageSize: 100 })).Accounts as {
+      (await ensnapCall(operator.pop, 'DescribeAccounts', { PageSize: 100 })).Accounts as {
         AccountName: string;
       }[]
     ).map((x) => x.AccountName);
     assert.ok(!names.includes('sneaky'));
     assert.equal((await describeDisks(a.pop)).total, 0);
-    const keys = await accounts(operator.pop, 'DescribeAccountAccessKeys', { AccountId: a.accountId });
+    const keys = await ensnapCall(operator.pop, 'DescribeAccountAccessKeys', { AccountId: a.accountId });
     assert.equal((keys.AccessKeys as unknown[]).length, 1);
     // The operator may verify.
     assert.equal((await operator.data.verify()).problems.length, 0);
@@ -239,7 +238,7 @@ describe('accounts', () => {
         assert.equal(listedSnapshots.total, snapshots.length);
       }
     }
-    const counts = await accounts(operator.pop, 'DescribeAccounts', { AccountId: b.accountId });
+    const counts = await ensnapCall(operator.pop, 'DescribeAccounts', { AccountId: b.accountId });
     assert.deepEqual(
       (counts.Accounts as Record<string, unknown>[]).map((x) => [x.DiskCount, x.SnapshotCount]),
       [[1, 2]],
@@ -343,33 +342,35 @@ describe('accounts', () => {
       ReadSnapshotData: (_sdk, ids) => [outcome(b.data.readSnapshot(ids.snapshotId, 0, 4096))],
       DescribeSnapshotExtents: (_sdk, ids) => [outcome(b.data.snapshotExtents(ids.snapshotId))],
       // Whole-store and account operations are the operator's: b is refused whatever the id.
-      VerifyStorage: (sdk) => [outcome(accounts(sdk, 'VerifyStorage'))],
-      CreateAccount: (sdk) => [outcome(accounts(sdk, 'CreateAccount'))],
-      AddFaultRule: (sdk) => [outcome(accounts(sdk, 'AddFaultRule', { MatchAction: '*', LatencyMs: 5 }))],
-      DescribeFaultRules: (sdk) => [outcome(accounts(sdk, 'DescribeFaultRules'))],
-      ClearFaultRules: (sdk) => [outcome(accounts(sdk, 'ClearFaultRules'))],
+      VerifyStorage: (sdk) => [outcome(ensnapCall(sdk, 'VerifyStorage'))],
+      CreateAccount: (sdk) => [outcome(ensnapCall(sdk, 'CreateAccount'))],
+      AddFaultRule: (sdk) => [outcome(ensnapCall(sdk, 'AddFaultRule', { MatchAction: '*', LatencyMs: 5 }))],
+      DescribeFaultRules: (sdk) => [outcome(ensnapCall(sdk, 'DescribeFaultRules'))],
+      ClearFaultRules: (sdk) => [outcome(ensnapCall(sdk, 'ClearFaultRules'))],
       DescribeAccounts: (sdk, ids) => [
-        outcome(accounts(sdk, 'DescribeAccounts', { AccountId: ids.accountId })),
+        outcome(ensnapCall(sdk, 'DescribeAccounts', { AccountId: ids.accountId })),
       ],
-      DeleteAccount: (sdk, ids) => [outcome(accounts(sdk, 'DeleteAccount', { AccountId: ids.accountId }))],
+      DeleteAccount: (sdk, ids) => [outcome(ensnapCall(sdk, 'DeleteAccount', { AccountId: ids.accountId }))],
       DescribeAccountAccessKeys: (sdk, ids) => [
-        outcome(accounts(sdk, 'DescribeAccountAccessKeys', { AccountId: ids.accountId })),
+        outcome(ensnapCall(sdk, 'DescribeAccountAccessKeys', { AccountId: ids.accountId })),
       ],
       CreateAccountAccessKey: (sdk, ids) => [
-        outcome(accounts(sdk, 'CreateAccountAccessKey', { AccountId: ids.accountId })),
+        outcome(ensnapCall(sdk, 'CreateAccountAccessKey', { AccountId: ids.accountId })),
       ],
       DeleteAccountAccessKey: (sdk, ids) => [
         outcome(
-          accounts(sdk, 'DeleteAccountAccessKey', {
+          ensnapCall(sdk, 'DeleteAccountAccessKey', {
             AccountId: ids.accountId,
             AccountAccessKeyId: ids.accessKeyId,
           }),
         ),
       ],
       ModifyAccountStanding: (sdk, ids) => [
-        outcome(accounts(sdk, 'ModifyAccountStanding', { AccountId: ids.accountId, Balance: '5' })),
+        outcome(ensnapCall(sdk, 'ModifyAccountStanding', { AccountId: ids.accountId, Balance: '5' })),
       ],
-      DescribeOrders: (sdk, ids) => [outcome(accounts(sdk, 'DescribeOrders', { AccountId: ids.accountId }))],
+      DescribeOrders: (sdk, ids) => [
+        outcome(ensnapCall(sdk, 'DescribeOrders', { AccountId: ids.accountId })),
+      ],
       // RAM: a's users, keys, groups and policies, named by b (RAM names are per account).
       ...ramCases(),
     };
@@ -445,8 +446,8 @@ describe('accounts', () => {
       aExtents: await a.data.diskExtents(aDisk),
       bDisks: (await describeDisks(b.pop, { PageSize: 50 })).items,
       bSnapshots: (await describeSnapshots(b.pop, { PageSize: 100 })).items,
-      accounts: (await accounts(operator.pop, 'DescribeAccounts', { PageSize: 100 })).Accounts,
-      aKeys: (await accounts(operator.pop, 'DescribeAccountAccessKeys', { AccountId: a.accountId }))
+      accounts: (await ensnapCall(operator.pop, 'DescribeAccounts', { PageSize: 100 })).Accounts,
+      aKeys: (await ensnapCall(operator.pop, 'DescribeAccountAccessKeys', { AccountId: a.accountId }))
         .AccessKeys,
       aRam: await Promise.all([
         aRam('GetUser', { UserName: 'alice' }),
@@ -480,11 +481,11 @@ describe('accounts', () => {
   it('root keys rotate: a second one, no third, a deleted one refused on the next request', async () => {
     const t = await newTenant(server, operator.pop, 'rotating');
     await createDisk(t.pop); // the first key is cached by the server now
-    const second = await accounts(operator.v3, 'CreateAccountAccessKey', { AccountId: t.accountId });
+    const second = await ensnapCall(operator.v3, 'CreateAccountAccessKey', { AccountId: t.accountId });
     assert.equal(second.AccountId, t.accountId);
     assert.equal(second.Status, 'Active');
     assertSdkError(
-      await sdkError(() => accounts(operator.pop, 'CreateAccountAccessKey', { AccountId: t.accountId })),
+      await sdkError(() => ensnapCall(operator.pop, 'CreateAccountAccessKey', { AccountId: t.accountId })),
       'LimitExceeded.Account.AccessKey',
       409,
     );
@@ -496,7 +497,7 @@ describe('accounts', () => {
     );
     assert.equal((await describeDisks(rotated.pop)).total, 1, 'the second key is the same account');
 
-    await accounts(operator.pop, 'DeleteAccountAccessKey', {
+    await ensnapCall(operator.pop, 'DeleteAccountAccessKey', {
       AccountId: t.accountId,
       AccountAccessKeyId: t.accessKeyId,
     });
@@ -506,7 +507,7 @@ describe('accounts', () => {
       (e: EnsnapError) => e.code === 'InvalidAccessKeyId.NotFound',
     );
     assert.equal((await describeDisks(rotated.v3)).total, 1);
-    const keys = await accounts(operator.pop, 'DescribeAccountAccessKeys', { AccountId: t.accountId });
+    const keys = await ensnapCall(operator.pop, 'DescribeAccountAccessKeys', { AccountId: t.accountId });
     assert.deepEqual(
       (keys.AccessKeys as { AccessKeyId: string }[]).map((k) => k.AccessKeyId),
       [second.AccessKeyId],
@@ -527,13 +528,13 @@ describe('accounts', () => {
       [{ AccountId: '9999999999999999', AccountAccessKeyId: t.accessKeyId }, 'EntityNotExist.Account', 404],
     ] as const)
       assertSdkError(
-        await sdkError(() => accounts(operator.pop, 'DeleteAccountAccessKey', params)),
+        await sdkError(() => ensnapCall(operator.pop, 'DeleteAccountAccessKey', params)),
         code,
         status,
       );
     for (const action of ['CreateAccountAccessKey', 'DescribeAccountAccessKeys'])
       assertSdkError(
-        await sdkError(() => accounts(operator.pop, action, { AccountId: '9999999999999999' })),
+        await sdkError(() => ensnapCall(operator.pop, action, { AccountId: '9999999999999999' })),
         'EntityNotExist.Account',
         404,
       );
@@ -546,7 +547,9 @@ describe('accounts', () => {
     const diskId = await createDisk(t.pop);
     const snapshotId = await createSnapshot(t.pop, diskId);
     await waitSnapshotStatus(t.pop, snapshotId, 'available');
-    const refusal = await sdkError(() => accounts(operator.pop, 'DeleteAccount', { AccountId: t.accountId }));
+    const refusal = await sdkError(() =>
+      ensnapCall(operator.pop, 'DeleteAccount', { AccountId: t.accountId }),
+    );
     assertSdkError(refusal, 'DeleteConflict.Account.Resource', 409);
     assert.match(String(refusal.data.Message), /1 disk\(s\) and 1 snapshot\(s\)/);
 
@@ -554,31 +557,31 @@ describe('accounts', () => {
     // The disk is Deleting until its job removed it: still held.
     await t.pop.call('DeleteSnapshot', { SnapshotId: snapshotId });
     for (;;) {
-      const held = await accounts(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
+      const held = await ensnapCall(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
       const [row] = held.Accounts as { DiskCount: number; SnapshotCount: number }[];
       if (row?.DiskCount === 0 && row.SnapshotCount === 0) break;
       // Refused while anything is held; the delete jobs may finish between the listing and this
       // call, and then the account is deleted (the next round sees it gone).
-      const attempt = await outcome(accounts(operator.pop, 'DeleteAccount', { AccountId: t.accountId }));
+      const attempt = await outcome(ensnapCall(operator.pop, 'DeleteAccount', { AccountId: t.accountId }));
       if ('ok' in attempt) break;
       assert.deepEqual([attempt.code, attempt.status], ['DeleteConflict.Account.Resource', 409]);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const gone = await accounts(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
+    const gone = await ensnapCall(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
     if (gone.TotalCount !== 0) {
-      const answer = await accounts(operator.v3, 'DeleteAccount', { AccountId: t.accountId });
+      const answer = await ensnapCall(operator.v3, 'DeleteAccount', { AccountId: t.accountId });
       assert.deepEqual(Object.keys(answer), ['RequestId']);
     }
     assertSdkError(await sdkError(() => describeDisks(t.pop)), 'InvalidAccessKeyId.NotFound', 404);
-    const listed = await accounts(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
+    const listed = await ensnapCall(operator.pop, 'DescribeAccounts', { AccountId: t.accountId });
     assert.equal(listed.TotalCount, 0);
     assertSdkError(
-      await sdkError(() => accounts(operator.pop, 'DeleteAccount', { AccountId: t.accountId })),
+      await sdkError(() => ensnapCall(operator.pop, 'DeleteAccount', { AccountId: t.accountId })),
       'EntityNotExist.Account',
       404,
     );
     // Its id is not given out again.
-    const next = await accounts(operator.pop, 'CreateAccount');
+    const next = await ensnapCall(operator.pop, 'CreateAccount');
     assert.ok(BigInt(next.AccountId as string) > BigInt(t.accountId));
     t.data.close();
   });
@@ -590,12 +593,12 @@ describe('accounts', () => {
       ['DeleteAccountAccessKey', { AccountAccessKeyId: server.accessKeyId }],
     ] as const)
       assertSdkError(
-        await sdkError(() => accounts(operator.pop, action, { AccountId: OPERATOR_ACCOUNT, ...params })),
+        await sdkError(() => ensnapCall(operator.pop, action, { AccountId: OPERATOR_ACCOUNT, ...params })),
         'Forbidden.OperatorAccount',
         400,
         action,
       );
-    const keys = await accounts(operator.pop, 'DescribeAccountAccessKeys', { AccountId: OPERATOR_ACCOUNT });
+    const keys = await ensnapCall(operator.pop, 'DescribeAccountAccessKeys', { AccountId: OPERATOR_ACCOUNT });
     assert.deepEqual(
       (keys.AccessKeys as { AccessKeyId: string }[]).map((k) => k.AccessKeyId),
       [server.accessKeyId],
@@ -610,7 +613,7 @@ describe('accounts across a restart', () => {
   it('accounts, their keys and disks stay; the operator stays the operator', async () => {
     let running = await server.start();
     const operator = plain(popCore(running));
-    const created = await accounts(operator, 'CreateAccount', { AccountName: 'durable' });
+    const created = await ensnapCall(operator, 'CreateAccount', { AccountName: 'durable' });
     const key = {
       accessKeyId: created.AccessKeyId as string,
       accessKeySecret: created.AccessKeySecret as string,
@@ -623,7 +626,7 @@ describe('accounts across a restart', () => {
       (await describeDisks(tenant)).items.map((d) => d.DiskId),
       [diskId],
     );
-    const listed = await accounts(plain(popCore(running)), 'DescribeAccounts', {
+    const listed = await ensnapCall(plain(popCore(running)), 'DescribeAccounts', {
       AccountId: created.AccountId as string,
     });
     assert.deepEqual(
@@ -634,7 +637,7 @@ describe('accounts across a restart', () => {
       ]),
       [['durable', 1, 1]],
     );
-    assertSdkError(await sdkError(() => accounts(tenant, 'DescribeAccounts')), 'NoPermission', 400);
+    assertSdkError(await sdkError(() => ensnapCall(tenant, 'DescribeAccounts')), 'NoPermission', 400);
   });
 
   it("a new configured key replaces the operator's previous one", async () => {
@@ -645,7 +648,7 @@ describe('accounts across a restart', () => {
     };
     const after = await server.start(rotated);
     const operator = plain(popCore(after));
-    const keys = await accounts(operator, 'DescribeAccountAccessKeys', { AccountId: OPERATOR_ACCOUNT });
+    const keys = await ensnapCall(operator, 'DescribeAccountAccessKeys', { AccountId: OPERATOR_ACCOUNT });
     assert.deepEqual(
       (keys.AccessKeys as { AccessKeyId: string }[]).map((k) => k.AccessKeyId),
       [rotated.ENSNAP_ROOT_ACCESS_KEY_ID],
@@ -659,7 +662,7 @@ describe('accounts across a restart', () => {
 
   it("refuses to start with another account's key as the operator's", async () => {
     const running = await server.start();
-    const created = await accounts(plain(popCore(running)), 'CreateAccount');
+    const created = await ensnapCall(plain(popCore(running)), 'CreateAccount');
     await assert.rejects(
       server.start({
         ENSNAP_ROOT_ACCESS_KEY_ID: created.AccessKeyId as string,

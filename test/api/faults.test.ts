@@ -17,6 +17,7 @@ import {
   waitSnapshotStatus,
 } from '../helpers/fixtures.js';
 import {
+  ensnapCall,
   openApi,
   plain,
   popCore,
@@ -25,11 +26,6 @@ import {
   type Endpoint,
   type Params,
 } from '../helpers/sdk.js';
-
-const ENSNAP_VERSION = '2026-11-01';
-
-const ensnapCall = (client: Client, action: string, params: Params = {}) =>
-  client.call(action, params, { version: ENSNAP_VERSION });
 
 const endpointOf = (
   server: Running,

@@ -22,6 +22,7 @@ import {
   waitSnapshotStatus,
 } from '../helpers/fixtures.js';
 import {
+  ensnapCall,
   openApi,
   plain,
   popCore,
@@ -31,7 +32,6 @@ import {
   type Params,
 } from '../helpers/sdk.js';
 
-const ENSNAP_VERSION = '2026-11-01';
 /** Price per GiB-month of the server under test: a 20 GiB disk's snapshot costs 10.00. */
 const PRICE = '0.5';
 const SNAPSHOT_AMOUNT = 10;
@@ -41,9 +41,6 @@ interface Tenant {
   pop: Client;
   v3: Client;
 }
-
-const operatorCall = (client: Client, action: string, params: Params = {}) =>
-  client.call(action, params, { version: ENSNAP_VERSION });
 
 describe('orders, account standing and quotas', () => {
   let server: Running;
@@ -56,7 +53,7 @@ describe('orders, account standing and quotas', () => {
   after(() => server.stop());
 
   async function newTenant(standing: Params = {}): Promise<Tenant> {
-    const r = await operatorCall(operator, 'CreateAccount');
+    const r = await ensnapCall(operator, 'CreateAccount');
     const e: Endpoint = {
       endpoint: server.endpoint,
       hostPort: server.hostPort,
@@ -69,10 +66,10 @@ describe('orders, account standing and quotas', () => {
   }
 
   const setStanding = (accountId: string, params: Params) =>
-    operatorCall(operator, 'ModifyAccountStanding', { AccountId: accountId, ...params });
+    ensnapCall(operator, 'ModifyAccountStanding', { AccountId: accountId, ...params });
 
   async function ordersOf(accountId: string): Promise<Record<string, unknown>[]> {
-    const r = await operatorCall(operator, 'DescribeOrders', { AccountId: accountId, PageSize: 100 });
+    const r = await ensnapCall(operator, 'DescribeOrders', { AccountId: accountId, PageSize: 100 });
     assert.equal((r.Orders as unknown[]).length, r.TotalCount);
     return r.Orders as Record<string, unknown>[];
   }
@@ -140,10 +137,10 @@ describe('orders, account standing and quotas', () => {
       assert.equal(order.Amount, SNAPSHOT_AMOUNT);
       assert.equal(order.State, 'paid');
     }
-    const shown = await operatorCall(operator, 'DescribeOrders', { OrderId: first.OrderId as string });
+    const shown = await ensnapCall(operator, 'DescribeOrders', { OrderId: first.OrderId as string });
     assert.equal(shown.TotalCount, 1);
     // Only the operator reads orders.
-    await expectCode(() => operatorCall(t.pop, 'DescribeOrders'), 'NoPermission', 'tenant');
+    await expectCode(() => ensnapCall(t.pop, 'DescribeOrders'), 'NoPermission', 'tenant');
   });
 
   it('quotas hold exactly under concurrent CreateSnapshot', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensnap, type Run } from '../helpers/cli.js';
-import { startEnsnap, type Running } from '../helpers/ensnap.js';
+import { cliEnv, type Running, startEnsnap } from '../helpers/ensnap.js';
 import { createDisk, describeDisks, pop } from '../helpers/fixtures.js';
 import { sdkError } from '../helpers/sdk.js';
 
@@ -27,11 +27,7 @@ describe('ensnap account', () => {
 
   before(async () => {
     server = await startEnsnap();
-    env = {
-      ENSNAP_ENDPOINT: server.endpoint,
-      ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
-      ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-    };
+    env = cliEnv(server);
   });
   after(() => server.stop());
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EnsnapClient } from '../../src/client/ensnap-client.js';
 import { ensnap } from '../helpers/cli.js';
-import { startEnsnap, type Running } from '../helpers/ensnap.js';
+import { cliEnv, type Running, startEnsnap } from '../helpers/ensnap.js';
 import { createDisk, createSnapshot, pop, waitSnapshotStatus } from '../helpers/fixtures.js';
 import { assertFileHolds, GiB, KiB, makeImage, MiB, sha256 } from '../helpers/images.js';
 
@@ -25,11 +25,7 @@ describe('ensnap CLI', () => {
 
   before(async () => {
     server = await startEnsnap();
-    env = {
-      ENSNAP_ENDPOINT: server.endpoint,
-      ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
-      ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-    };
+    env = cliEnv(server);
     client = new EnsnapClient({
       endpoint: server.endpoint,
       accessKeyId: server.accessKeyId,

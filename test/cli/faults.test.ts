@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensnap, type Run } from '../helpers/cli.js';
-import { spawnEnsnap, startEnsnap, tempDataDir, type Running } from '../helpers/ensnap.js';
+import { cliEnv, type Running, spawnEnsnap, startEnsnap, tempDataDir } from '../helpers/ensnap.js';
 import { assertSdkError, createDisk, createSnapshot, pop, waitSnapshotStatus } from '../helpers/fixtures.js';
 import { sdkError } from '../helpers/sdk.js';
 
@@ -18,11 +18,7 @@ describe('ensnap faults', () => {
 
   before(async () => {
     server = await startEnsnap({ ENSNAP_FAULTS_SEED: '3' });
-    env = {
-      ENSNAP_ENDPOINT: server.endpoint,
-      ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
-      ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-    };
+    env = cliEnv(server);
   });
   after(() => server.stop());
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensnap, type Run } from '../helpers/cli.js';
-import { startEnsnap, type Running } from '../helpers/ensnap.js';
+import { cliEnv, type Running, startEnsnap } from '../helpers/ensnap.js';
 
 const RAM_VERSION = '2015-05-01';
 const KEY = { id: 'LTAIiamTestRootKey01', secret: 'iamTestRootSecret' };
@@ -344,11 +344,7 @@ describe('ensnap iam', () => {
     // The real server: a user created, listed, and its deletion refused once it has a key.
     const server: Running = await startEnsnap();
     try {
-      const env = {
-        ENSNAP_ENDPOINT: server.endpoint,
-        ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
-        ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-      };
+      const env = cliEnv(server);
       assert.equal((await ensnap(['iam', 'user', 'create', 'carol'], env).done).code, 0);
       const listed = await ensnap(['iam', 'user', 'list', '--json'], env).done;
       assert.equal(listed.code, 0, listed.stderr);

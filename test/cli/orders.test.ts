@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ensnap, type Run } from '../helpers/cli.js';
-import { startEnsnap, type Running } from '../helpers/ensnap.js';
+import { cliEnv, type Running, startEnsnap } from '../helpers/ensnap.js';
 import { createDisk, createSnapshot, pop } from '../helpers/fixtures.js';
 import { sdkError } from '../helpers/sdk.js';
 
@@ -15,11 +15,7 @@ describe('ensnap account set, ensnap orders', () => {
 
   before(async () => {
     server = await startEnsnap({ ENSNAP_SNAPSHOT_PRICE_PER_GIB_MONTH: '0.25' });
-    env = {
-      ENSNAP_ENDPOINT: server.endpoint,
-      ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
-      ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
-    };
+    env = cliEnv(server);
   });
   after(() => server.stop());
 

@@ -25,6 +25,15 @@ export function tempDataDir(): string {
 
 export const TEST_KEY = { id: 'LTAItestRootKey0001', secret: 'testRootSecret0001' };
 
+/** The environment that points the `ensnap` CLI at a server with its root key. */
+export function cliEnv(server: Running): Record<string, string> {
+  return {
+    ENSNAP_ENDPOINT: server.endpoint,
+    ENSNAP_ACCESS_KEY_ID: server.accessKeyId,
+    ENSNAP_ACCESS_KEY_SECRET: server.accessKeySecret,
+  };
+}
+
 /** In-process server. `env` takes the same variables as the real service. */
 export async function startEnsnap(
   env: Record<string, string> = {},

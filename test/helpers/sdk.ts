@@ -5,6 +5,7 @@ import OpenApiModule, * as OpenApi from '@alicloud/openapi-client';
 import OpenApiUtilModule from '@alicloud/openapi-util';
 import * as TeaUtil from '@alicloud/tea-util';
 import { randomBytes } from 'node:crypto';
+import { ENSNAP_VERSION } from '../../src/operations/ensnap/version.js';
 import { canonicalQuery, percentEncode } from '../../src/protocol/percent-encoding.js';
 import { v1Sign, v1StringToSign } from '../../src/protocol/signature-v1.js';
 import { hashHex, v3Sign, v3StringToSign, type V3Algorithm } from '../../src/protocol/signature-v3.js';
@@ -41,6 +42,10 @@ export interface Client {
   name: string;
   call(action: string, params?: Params, options?: CallOptions): Promise<Record<string, unknown>>;
 }
+
+/** A call of one of ensnap's own operations (accounts, orders, fault rules: its version, not ENS's). */
+export const ensnapCall = (client: Client, action: string, params: Params = {}) =>
+  client.call(action, params, { version: ENSNAP_VERSION });
 
 const clean = (params: Params): Record<string, string> =>
   Object.fromEntries(
