@@ -244,9 +244,15 @@ export interface MetadataRepository {
   /**
    * The disk (exists, in the region, Available), the account's standing, the quotas and the balance
    * are checked inside the transaction; then the snapshot (status creating), its order (priced by
-   * `policy`, its amount taken from the balance) and its snapshot.create job are written together.
+   * `policy`, its amount taken from the balance) and its snapshot.create job, runnable from
+   * `jobRunAfterMs`, are written together.
    */
-  createSnapshot(snapshot: Snapshot, order: Order, policy: SnapshotPolicy): Promise<CreateSnapshotOutcome>;
+  createSnapshot(
+    snapshot: Snapshot,
+    order: Order,
+    policy: SnapshotPolicy,
+    jobRunAfterMs: number,
+  ): Promise<CreateSnapshotOutcome>;
   /** The new standing, or undefined if there is no such account. */
   setAccountStanding(accountId: string, change: StandingChange): Promise<AccountStanding | undefined>;
   getAccountStanding(accountId: string): Promise<AccountStanding | undefined>;
@@ -279,6 +285,8 @@ export interface MetadataRepository {
   completeJob(jobId: number, effect?: JobEffect): Promise<void>;
   /** The job goes back to the queue, runnable again at `runAfterMs`; attempts counted if `failed`. */
   releaseJob(jobId: number, runAfterMs: number, error: { failed: boolean; message: string }): Promise<void>;
+  /** A queued job that was to wait is runnable from `runAfterMs` instead (a running or done job is left as it is). */
+  expediteJob(jobId: number, runAfterMs: number): Promise<void>;
   failJob(jobId: number, message: string): Promise<void>;
   /** After a crash: every job left running is runnable again. Returns how many. */
   requeueRunningJobs(): Promise<number>;

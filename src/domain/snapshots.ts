@@ -9,6 +9,15 @@ import type { Order, Page, PageOf, Snapshot, SnapshotFilter, SnapshotPolicy } fr
 import type { BlockEngine, JobWaker, MetadataRepository } from './ports.js';
 import type { RegionCatalog } from './region-catalog.js';
 
+/**
+ * How long a CreateSnapshot's job waits before the runner may claim it. Most snapshots need no
+ * copy (the disk is unchanged since its last snapshot) and are completed by CreateSnapshot itself
+ * right after the freeze; the job is only the safety net should that completion be lost in a
+ * crash. Claimed at once, it would race the completion and redo the freeze for nothing. A snapshot
+ * that needs a copy has its job made runnable at once.
+ */
+export const SNAPSHOT_JOB_GRACE_MS = 1_000;
+
 export interface CreateSnapshotInput {
   diskId: string;
   regionId: string;
@@ -64,6 +73,7 @@ export class SnapshotService {
         createdMs: now,
       },
       this.policy,
+      now + SNAPSHOT_JOB_GRACE_MS,
     );
     if (outcome === 'disk-not-found') throw new ApiError('DiskIdNotFound');
     if (outcome === 'disk-other-region') throw new ApiError('InvalidParameter.%s', 'EnsRegionId');
@@ -82,7 +92,9 @@ export class SnapshotService {
         .completeJob(outcome.jobId, { type: 'snapshot-available', snapshotId: snapshot.id })
         .catch(() => this.jobs.wake());
     } else {
-      this.jobs.wake();
+      // Not awaited: should the write fail, the job still runs when its grace ends.
+      const wake = () => this.jobs.wake();
+      this.repo.expediteJob(outcome.jobId, Date.now()).then(wake, wake);
     }
     return { snapshotId: snapshot.id, orderId: snapshot.orderId };
   }

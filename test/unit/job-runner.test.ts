@@ -56,7 +56,8 @@ const OPTIONS = {
 };
 const ACCOUNT = '1000000000000001';
 
-async function seed(repo: SqliteRepository): Promise<string> {
+/** A disk and a creating snapshot of it, whose job is runnable from `jobRunAfterMs`. */
+async function seed(repo: SqliteRepository, jobRunAfterMs = Date.now()): Promise<string> {
   await repo.upsertAccessKey(
     { accessKeyId: 'ak', secret: 's', accountId: ACCOUNT, status: 'Active' },
     'root',
@@ -109,6 +110,7 @@ async function seed(repo: SqliteRepository): Promise<string> {
       createdMs: 1,
     },
     { pricePerGibMonth: 0, quotas: { snapshotsPerDisk: 64, snapshotsPerAccount: 0, snapshotCapacityGib: 0 } },
+    jobRunAfterMs,
   );
   assert.ok(typeof outcome === 'object' && outcome.jobId > 0, String(outcome));
   return 's-1';
@@ -154,6 +156,23 @@ describe('job runner', () => {
     assert.equal((await repo.getSnapshot(ACCOUNT, id))?.progress, 100);
     await again.stop();
     repo.close();
+  });
+
+  it('a CreateSnapshot job waits for its run-after time unless it is expedited', async () => {
+    const repo = new SqliteRepository(dbFile(), { secretKey: SECRET_KEY });
+    await seed(repo, Date.now() + 60_000);
+    const now = Date.now();
+    assert.deepEqual(await repo.claimJobs(now, now + 1000, 10), [], 'not runnable before its time');
+    await repo.expediteJob(1, now);
+    const claimed = await repo.claimJobs(now, now + 1000, 10);
+    assert.deepEqual(
+      claimed.map((job) => [job.id, job.kind]),
+      [[1, 'snapshot.create']],
+    );
+    // A running job is left as it is (it is not queued again by a late expedite).
+    await repo.expediteJob(1, now);
+    assert.deepEqual(await repo.countJobs('snapshot.create'), { queued: 0, running: 1 });
+    await repo.close();
   });
 
   it('a job left running by a crashed process is claimed again on restart', async () => {

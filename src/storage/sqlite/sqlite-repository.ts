@@ -581,8 +581,13 @@ export class SqliteRepository implements MetadataRepository {
 
   // --- snapshots ---
 
-  createSnapshot(snapshot: Snapshot, order: Order, policy: SnapshotPolicy): Promise<CreateSnapshotOutcome> {
-    return this.write('createSnapshot', snapshot, order, policy);
+  createSnapshot(
+    snapshot: Snapshot,
+    order: Order,
+    policy: SnapshotPolicy,
+    jobRunAfterMs: number,
+  ): Promise<CreateSnapshotOutcome> {
+    return this.write('createSnapshot', snapshot, order, policy, jobRunAfterMs);
   }
 
   setAccountStanding(accountId: string, change: StandingChange): Promise<AccountStanding | undefined> {
@@ -662,6 +667,10 @@ export class SqliteRepository implements MetadataRepository {
 
   completeJob(jobId: number, effect?: JobEffect): Promise<void> {
     return this.write('completeJob', jobId, effect);
+  }
+
+  expediteJob(jobId: number, runAfterMs: number): Promise<void> {
+    return this.write('expediteJob', jobId, runAfterMs);
   }
 
   failJob(jobId: number, message: string): Promise<void> {

@@ -65,9 +65,18 @@ export function openStore(file: string): Store {
 
 // --- the writes: each runs inside the batch's transaction, takes and returns plain data ---
 
-function enqueueJob(s: Store, kind: JobKind, accountId: string, resourceId: string): number {
+/** A queued job, runnable from `runAfterMs` (now unless given). */
+function enqueueJob(
+  s: Store,
+  kind: JobKind,
+  accountId: string,
+  resourceId: string,
+  runAfterMs?: number,
+): number {
   const now = Date.now();
-  return Number(s.stmt.insertJob.run(kind, accountId, resourceId, now, now, now).lastInsertRowid);
+  return Number(
+    s.stmt.insertJob.run(kind, accountId, resourceId, runAfterMs ?? now, now, now).lastInsertRowid,
+  );
 }
 
 /** The snapshot row, positional parameters (the hot path: no record conversion per column). */
@@ -299,7 +308,13 @@ export const WRITES = {
     return 'ok';
   },
 
-  createSnapshot(s: Store, snapshot: Snapshot, order: Order, policy: SnapshotPolicy): CreateSnapshotOutcome {
+  createSnapshot(
+    s: Store,
+    snapshot: Snapshot,
+    order: Order,
+    policy: SnapshotPolicy,
+    jobRunAfterMs: number,
+  ): CreateSnapshotOutcome {
     // The hot path (one per CreateSnapshot): the disk's five columns as an array, positional
     // parameters (named ones cost a record conversion and a lookup per column).
     const disk = s.stmt.diskForSnapshot.get(snapshot.accountId, snapshot.diskId) as
@@ -327,7 +342,7 @@ export const WRITES = {
       diskType: disk[3] as Snapshot['diskType'],
       sizeMib: disk[4],
     });
-    return { jobId: enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id) };
+    return { jobId: enqueueJob(s, 'snapshot.create', snapshot.accountId, snapshot.id, jobRunAfterMs) };
   },
 
   updateSnapshotAttributes(
@@ -382,6 +397,10 @@ export const WRITES = {
     if (effect?.type === 'snapshot-removed') s.stmt.deleteSnapshot.run(effect.accountId, effect.snapshotId);
     if (effect?.type === 'disk-removed') s.stmt.deleteDisk.run(effect.accountId, effect.diskId);
     s.stmt.finishJob.run('done', '', Date.now(), jobId);
+  },
+
+  expediteJob(s: Store, jobId: number, runAfterMs: number): void {
+    s.stmt.expediteJob.run(runAfterMs, jobId);
   },
 
   failJob(s: Store, jobId: number, message: string): void {
@@ -580,6 +599,7 @@ export function prepareStatements(db: Database.Database) {
     releaseJob: p(
       "UPDATE jobs SET state = 'queued', attempts = attempts + ?, last_error = ?, run_after_ms = ?, updated_ms = ? WHERE id = ?",
     ),
+    expediteJob: p("UPDATE jobs SET run_after_ms = MIN(run_after_ms, ?) WHERE id = ? AND state = 'queued'"),
     requeueRunning: p("UPDATE jobs SET state = 'queued', updated_ms = ? WHERE state = 'running'"),
     countJobs: p(
       "SELECT state, COUNT(*) AS n FROM jobs WHERE (@kind IS NULL OR kind = @kind) AND state IN ('queued', 'running') GROUP BY state",
