@@ -57,6 +57,11 @@ export class DiskDataService {
     );
   }
 
+  /** What read or readSnapshot answered is no longer used (sent): its buffer may be reused. */
+  release(data: Buffer): void {
+    this.engine.releaseRead(data);
+  }
+
   async diskExtents(caller: Caller, diskId: string, from: number): Promise<ExtentPage> {
     const sizeBytes = await this.usableDisk(caller, diskId);
     if (from > sizeBytes) throw new ApiError('InvalidParameter.%s', 'Offset');

@@ -353,6 +353,11 @@ export interface BlockEngine {
   shareSnapshot(sourceSnapshotId: string, newSnapshotId: string): Promise<void>;
   deleteSnapshot(snapshotId: string): Promise<void>;
   readSnapshot(snapshotId: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Takes back what readVolume or readSnapshot answered, once it is no longer used (the engine
+   * reuses it). Optional: a buffer not given back is simply collected.
+   */
+  releaseRead(data: Buffer): void;
   snapshotExtents(snapshotId: string): Promise<Extent[]>;
   verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport>;
 }

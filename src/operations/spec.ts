@@ -69,7 +69,11 @@ export interface Operation<S extends ParamSpecs = ParamSpecs> {
 
 /** An answer of raw bytes (`application/octet-stream`) instead of a JSON/XML document. */
 export class BinaryReply {
-  constructor(readonly data: Buffer) {}
+  constructor(
+    readonly data: Buffer,
+    /** Called once the bytes are sent (not if the connection fails first): `data` may be reused. */
+    readonly sent?: () => void,
+  ) {}
 }
 
 export function defineOperation<S extends ParamSpecs>(op: Operation<S>): Operation<S> {

@@ -26,6 +26,8 @@ export interface RpcOutcome {
   code: string;
   /** The catalog key of the error (bounded, for metrics), or "OK". */
   codeKey: string;
+  /** Called once the body is sent (a BinaryReply's `sent`). */
+  sent?: () => void;
 }
 
 export type ServiceContext = Omit<OperationContext, 'caller' | 'requestId'>;
@@ -84,7 +86,13 @@ export class RpcDispatcher {
       const result = await operation.handle({ ...this.services, caller, requestId }, input, body);
       const ok = { requestId, action, accessKeyId, code: 'OK', codeKey: 'OK' };
       if (result instanceof BinaryReply)
-        return { status: 200, contentType: 'application/octet-stream', body: result.data, ...ok };
+        return {
+          status: 200,
+          contentType: 'application/octet-stream',
+          body: result.data,
+          sent: result.sent,
+          ...ok,
+        };
       return { status: 200, ...renderSuccess(format, action, requestId, result), ...ok };
     } catch (thrown) {
       const error = thrown instanceof ApiError ? thrown : apiErrorForUnexpected(thrown);

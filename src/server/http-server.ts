@@ -136,7 +136,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     };
     if (closing) headers.connection = 'close';
     res.writeHead(outcome.status, headers);
-    res.end(outcome.body);
+    // `sent` runs on 'finish': the body has been handed to the kernel, so its buffer may be reused.
+    if (outcome.sent) res.end(outcome.body, outcome.sent);
+    else res.end(outcome.body);
   }
 
   // Fastify's own refusals (body too large, bad content length, …) in the catalog's envelope.

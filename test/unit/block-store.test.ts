@@ -86,6 +86,32 @@ describe('block store', () => {
     assert.equal(sha(await store.readVolume('d-a', 0, size)), sha(image));
   });
 
+  it('lends read answers from a pool: a buffer given back is reused, never handed out twice', async () => {
+    const size = 2 * MiB;
+    await store.createVolume('d-lend', size);
+    const image = Buffer.alloc(size);
+    randomBytes(MiB).copy(image, 0);
+    await store.writeVolume('d-lend', 0, image);
+    await store.beginSnapshot('s-lend', 'd-lend');
+    await store.copySnapshot('s-lend', noProgress, never);
+
+    const first = await store.readSnapshot('s-lend', 0, MiB);
+    assert.equal(sha(first), sha(image.subarray(0, MiB)));
+    store.releaseRead(first);
+    store.releaseRead(first); // a second release of the same buffer is ignored
+    // The released buffer is reused, and what it held before does not show through the holes.
+    const holes = await store.readSnapshot('s-lend', MiB, MiB);
+    assert.equal(holes.buffer, first.buffer);
+    assert.ok(holes.equals(Buffer.alloc(MiB)), 'a range of holes reads as zeros');
+    const other = await store.readVolume('d-lend', 0, MiB);
+    assert.notEqual(other.buffer, holes.buffer, 'not lent twice');
+    assert.equal(sha(other), sha(image.subarray(0, MiB)));
+    store.releaseRead(holes);
+    store.releaseRead(other);
+    await store.deleteSnapshot('s-lend');
+    await store.deleteVolume('d-lend');
+  });
+
   it('a snapshot of an unchanged disk is complete from its freeze; concurrent ones share it', async () => {
     const size = 2 * MiB;
     await store.createVolume('d-u', size);

@@ -15,8 +15,7 @@ export default defineOperation({
   },
   coverage: { status: 'complete' },
   async handle(ctx, input) {
-    return new BinaryReply(
-      await ctx.diskData.readSnapshot(ctx.caller, input.SnapshotId, input.Offset, input.Length),
-    );
+    const data = await ctx.diskData.readSnapshot(ctx.caller, input.SnapshotId, input.Offset, input.Length);
+    return new BinaryReply(data, () => ctx.diskData.release(data));
   },
 });

@@ -59,6 +59,8 @@ const CHECKPOINT_MS = 1000;
 const HYDRATE_FLUSH_BYTES = 64 * 1024 * 1024;
 /** How much of the disk a snapshot copy reads and hashes ahead of what it stores. */
 const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
+/** The pooled size of a read's answer: what the CLI asks for at a time. */
+const REPLY_BUFFER_BYTES = 4 * 1024 * 1024;
 const HYDRATE_START_DELAY_MS = 100;
 const GC_EXCLUSIVE = 1_000_000;
 
@@ -108,6 +110,13 @@ export class BlockStore implements BlockEngine {
   private readonly groupBuffers: BufferPool;
   /** Buffers that reads of snapshots (exports) read packs into. */
   private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 2);
+  /**
+   * What readVolume and readSnapshot answer in (up to REPLY_BUFFER_BYTES), lent until the caller
+   * gives it back with releaseRead: an export reads gigabytes in such pieces, and a fresh buffer
+   * each, freed at the collector's pace, held tens of MiB.
+   */
+  private readonly replyBuffers = new BufferPool(REPLY_BUFFER_BYTES, 4);
+  private readonly lent = new WeakSet<ArrayBufferLike>();
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
@@ -306,7 +315,29 @@ export class BlockStore implements BlockEngine {
   }
 
   async readVolume(diskId: string, offset: number, length: number): Promise<Buffer> {
-    return (await this.volume(diskId)).read(offset, length);
+    const volume = await this.volume(diskId);
+    const out = this.replyBuffer(length);
+    try {
+      await volume.readInto(out, 0, offset, length);
+    } catch (error) {
+      this.releaseRead(out);
+      throw error;
+    }
+    return out;
+  }
+
+  /** A buffer for a read's answer: pooled when small enough (see replyBuffers). */
+  private replyBuffer(length: number): Buffer {
+    if (length > this.replyBuffers.size) return Buffer.allocUnsafe(length);
+    const buffer = this.replyBuffers.take();
+    this.lent.add(buffer.buffer);
+    return buffer.subarray(0, length);
+  }
+
+  releaseRead(data: Buffer): void {
+    // Only a buffer lent and not yet given back: one given twice would be handed to two readers.
+    if (!this.lent.delete(data.buffer)) return;
+    this.replyBuffers.give(data);
   }
 
   async restoreProgress(diskId: string): Promise<number | undefined> {
@@ -983,7 +1014,6 @@ export class BlockStore implements BlockEngine {
 
   async readSnapshot(snapshotId: string, offset: number, length: number): Promise<Buffer> {
     const root = await this.root(snapshotId);
-    const out = Buffer.alloc(length);
     const bs = root.blockSize;
     const wanted: { block: number; hash: Buffer }[] = [];
     let page: { index: number; map: Page } | undefined;
@@ -1002,6 +1032,7 @@ export class BlockStore implements BlockEngine {
       wanted.map((w) => w.hash),
       lease,
     );
+    const out = this.replyBuffer(length).fill(0);
     for (const { block, hash } of wanted) {
       const data = contents.get(hash.toString('latin1')) as Buffer;
       const from = Math.max(offset, block * bs);

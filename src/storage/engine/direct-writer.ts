@@ -18,7 +18,8 @@ declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffe
 export class DirectWriter {
   private constructor(
     private readonly handle: FileHandle,
-    private readonly staging: Buffer,
+    /** Halves of one staging buffer: one is written while the next is filled. */
+    private readonly halves: [Buffer, Buffer],
   ) {}
 
   /** A writer for the file, or undefined where the file system refuses direct I/O (tmpfs). */
@@ -29,8 +30,9 @@ export class DirectWriter {
     } catch {
       return undefined;
     }
-    const memory = new WebAssembly.Memory({ initial: STAGING_BYTES / WASM_PAGE });
-    return new DirectWriter(handle, Buffer.from(memory.buffer));
+    const staging = Buffer.from(new WebAssembly.Memory({ initial: STAGING_BYTES / WASM_PAGE }).buffer);
+    const half = STAGING_BYTES / 2;
+    return new DirectWriter(handle, [staging.subarray(0, half), staging.subarray(half)]);
   }
 
   /** Whether a write at this offset of this length can go direct. */
@@ -38,30 +40,51 @@ export class DirectWriter {
     return offset % DIRECT_ALIGN === 0 && length % DIRECT_ALIGN === 0;
   }
 
-  /** Writes the parts back to back from `offset` (both aligned: see fits()). */
+  /**
+   * Writes the parts back to back from `offset` (both aligned: see fits()). Two writes are in
+   * flight at a time: one after the other, the device would idle while each next one is copied
+   * and issued.
+   */
   async writev(parts: Buffer[], offset: number): Promise<void> {
+    const writing: [Promise<void> | undefined, Promise<void> | undefined] = [undefined, undefined];
+    let current = 0;
     let filled = 0;
     let at = offset;
-    const flush = async () => {
-      let done = 0;
-      while (done < filled) {
-        const { bytesWritten } = await this.handle.write(this.staging, done, filled - done, at + done);
-        if (bytesWritten <= 0) throw Object.assign(new Error('direct write wrote nothing'), { code: 'EIO' });
-        done += bytesWritten;
-      }
+    const issue = () => {
+      const done = this.writeAll(this.halves[current] as Buffer, filled, at);
+      done.catch(() => undefined); // awaited before its half is reused, or below
+      writing[current] = done;
       at += filled;
       filled = 0;
+      current = 1 - current;
     };
-    for (const part of parts) {
-      for (let from = 0; from < part.length;) {
-        const n = Math.min(part.length - from, this.staging.length - filled);
-        part.copy(this.staging, filled, from, from + n);
-        filled += n;
-        from += n;
-        if (filled === this.staging.length) await flush();
+    try {
+      for (const part of parts) {
+        for (let from = 0; from < part.length;) {
+          if (filled === 0) await writing[current];
+          const staging = this.halves[current] as Buffer;
+          const n = Math.min(part.length - from, staging.length - filled);
+          part.copy(staging, filled, from, from + n);
+          filled += n;
+          from += n;
+          if (filled === staging.length) issue();
+        }
       }
+      if (filled > 0) issue();
+    } finally {
+      // Never left writing past this call, failed or not (the file may be closed next).
+      await Promise.allSettled(writing);
     }
-    if (filled > 0) await flush();
+    await Promise.all(writing);
+  }
+
+  private async writeAll(buffer: Buffer, length: number, at: number): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await this.handle.write(buffer, done, length - done, at + done);
+      if (bytesWritten <= 0) throw Object.assign(new Error('direct write wrote nothing'), { code: 'EIO' });
+      done += bytesWritten;
+    }
   }
 
   async close(): Promise<void> {

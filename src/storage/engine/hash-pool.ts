@@ -13,6 +13,8 @@ export interface HashedBlocks {
   compressible: boolean[];
 }
 
+const HASH_WORKER_YOUNG_MIB = 2;
+
 export class HashPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<
@@ -27,7 +29,11 @@ export class HashPool {
 
   private worker(): Worker {
     if (this.workers.length < this.size) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      // A hash worker makes little garbage; left to V8's default, its young generation still
+      // grows to tens of MiB over a copy, memory the server then keeps.
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+        resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_MIB },
+      });
       worker.unref();
       worker.on('message', (reply: HashReply) => {
         const waiter = this.waiting.get(reply.id);

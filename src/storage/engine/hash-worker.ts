@@ -23,6 +23,9 @@ export interface HashReply {
   zero: Uint8Array;
 }
 
+/** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
+let zeros = Buffer.alloc(0);
+
 parentPort?.on('message', (request: HashRequest) => {
   const data = Buffer.from(request.data, 0, request.length);
   if (request.ranges) {
@@ -48,7 +51,7 @@ parentPort?.on('message', (request: HashRequest) => {
   const blocks = Math.ceil(request.length / request.blockSize);
   const hashes = Buffer.alloc(blocks * 32);
   const zero = new Uint8Array(blocks);
-  const zeros = Buffer.alloc(request.blockSize);
+  if (zeros.length !== request.blockSize) zeros = Buffer.alloc(request.blockSize);
   for (let i = 0; i < blocks; i++) {
     const block = data.subarray(i * request.blockSize, Math.min(request.length, (i + 1) * request.blockSize));
     if (block.equals(zeros.subarray(0, block.length))) {
