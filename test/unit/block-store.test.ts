@@ -230,6 +230,29 @@ describe('block store', () => {
     await store.deleteVolume('d-hr');
   });
 
+  it('writes made while the background fill runs are never overwritten by it', async () => {
+    const size = 24 * MiB;
+    await store.createVolume('d-ws', size);
+    const expected = randomBytes(size);
+    await store.writeVolume('d-ws', 0, expected);
+    await store.beginSnapshot('s-ws', 'd-ws');
+    await store.copySnapshot('s-ws', noProgress, never);
+    await store.deleteVolume('d-ws');
+    await store.createVolume('d-wr', size, 's-ws');
+    // Writes land all over the disk, whole blocks and parts of blocks, while the fill copies.
+    let writes = 0;
+    while ((await store.restoreProgress('d-wr')) !== undefined || writes < 8) {
+      const at = Math.floor(Math.random() * (size - BS * 3));
+      const data = randomBytes(writes % 2 === 0 ? BS * 2 : 1000);
+      await store.writeVolume('d-wr', at, data);
+      data.copy(expected, at);
+      writes++;
+    }
+    assert.equal(sha(await store.readVolume('d-wr', 0, size)), sha(expected));
+    await store.deleteVolume('d-wr');
+    await store.deleteSnapshot('s-ws');
+  });
+
   it('restores a snapshot into a new volume and rolls a volume back', async () => {
     const size = 8 * MiB;
     const original = await readAll(store, 's-1', size);

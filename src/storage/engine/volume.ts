@@ -153,6 +153,9 @@ export class Volume {
     const last = Math.floor((offset + data.length - 1) / this.blockSize);
     await this.lock.runExclusive(async () => {
       this.refuse();
+      // A fill's direct write still in flight must not land after this write, over it. (Its
+      // failure is the fill's to report, at its next flush.)
+      await this.direct?.settle();
       if (this.unsyncedFreeze) {
         await this.hooks.syncMetadata();
         this.unsyncedFreeze = false;
@@ -246,18 +249,13 @@ export class Volume {
     });
   }
 
-  /** Writes blocks of the background fill: direct when aligned and allowed, else buffered. */
+  /**
+   * Writes blocks of the background fill: direct when aligned and allowed (queued: in the file
+   * once the direct writer is drained), else buffered.
+   */
   private async writeFill(parts: Buffer[], offset: number): Promise<void> {
     const length = parts.reduce((n, p) => n + p.length, 0);
-    if (this.direct && DirectWriter.fits(offset, length)) {
-      try {
-        return await this.direct.writev(parts, offset);
-      } catch (error) {
-        // Refused after all (EINVAL: alignment this file system wants larger): buffered from now.
-        if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-        await this.closeDirect();
-      }
-    }
+    if (this.direct && DirectWriter.fits(offset, length)) return this.direct.write(parts, offset);
     await writevAll(this.data, parts, offset);
   }
 
@@ -273,8 +271,10 @@ export class Volume {
    * are taken under the lock, so every one of them is in the file before the flush begins.
    */
   async flushHydrated(): Promise<void> {
-    const blocks = await this.lock.runExclusive(() => {
+    const blocks = await this.lock.runExclusive(async () => {
       if (!this.hydration || this.closed) return [];
+      // The fill's direct writes still in flight are done before their blocks are taken.
+      await this.direct?.drain();
       const taken = this.filled;
       this.filled = [];
       return taken;
