@@ -1,5 +1,9 @@
 // A bit per block of a volume: which blocks changed since a snapshot, which hold data. Kept in
 // memory and mirrored to a file; the file is the durable copy (see BitmapFile).
+//
+// A 500 GiB volume's map is 4 MiB, nearly all zero. Its memory comes zeroed from the system and
+// costs nothing until a page of it is written, so the map writes only words that change: copied,
+// loaded or cleared, a sparse map stays a few resident pages instead of 4 MiB per map.
 import { open, type FileHandle } from 'node:fs/promises';
 
 export class Bitmap {
@@ -13,8 +17,35 @@ export class Bitmap {
   ) {
     // Whole 32-bit words, so that scans can skip four bytes at a time.
     this.bytes = new Uint8Array(Math.ceil(Math.ceil(bits / 8) / 4) * 4);
-    if (bytes) this.bytes.set(bytes.subarray(0, Math.ceil(bits / 8)));
-    this.ones_ = bytes ? popcount(this.bytes) : 0;
+    this.ones_ = 0;
+    if (bytes) this.load(bytes.subarray(0, Math.ceil(bits / 8)), 0);
+  }
+
+  /** Puts `bytes` in at byte `at` (a multiple of 4), writing only the words that change. */
+  load(bytes: Uint8Array, at: number): void {
+    const words = this.words();
+    const base = at >>> 2;
+    const whole = bytes.length >>> 2;
+    for (let i = 0; i < whole; i++) {
+      const k = i * 4;
+      const value =
+        ((bytes[k] as number) |
+          ((bytes[k + 1] as number) << 8) |
+          ((bytes[k + 2] as number) << 16) |
+          ((bytes[k + 3] as number) << 24)) >>>
+        0;
+      const old = words[base + i] as number;
+      if (old === value) continue;
+      words[base + i] = value;
+      this.ones_ += popcount32(value) - popcount32(old);
+    }
+    for (let i = whole * 4; i < bytes.length; i++) {
+      const old = this.bytes[at + i] as number;
+      const value = bytes[i] as number;
+      if (old === value) continue;
+      this.bytes[at + i] = value;
+      this.ones_ += popcount32(value) - popcount32(old);
+    }
   }
 
   static byteLength(bits: number): number {
@@ -48,14 +79,15 @@ export class Bitmap {
   }
 
   clearAll(): void {
-    this.bytes.fill(0);
+    if (this.ones_ === 0) return;
+    const words = this.words();
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) words[i] = 0;
     this.ones_ = 0;
   }
 
   /** Becomes a copy of `other` (same size). */
   assign(other: Bitmap): void {
-    this.bytes.set(other.bytes.subarray(0, this.bytes.length));
-    this.ones_ = popcount(this.bytes);
+    this.load(other.bytes.subarray(0, this.bytes.length), 0);
   }
 
   or(other: Bitmap): void {
@@ -131,15 +163,17 @@ export class Bitmap {
 function popcount(bytes: Uint8Array): number {
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
   let n = 0;
-  for (let i = 0; i < words.length; i++) {
-    let v = words[i] as number;
-    if (v === 0) continue;
-    v = v - ((v >>> 1) & 0x55555555);
-    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    n += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  }
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) n += popcount32(words[i] as number);
   return n;
 }
+
+function popcount32(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+const OPEN_PIECE_BYTES = 256 * 1024;
 
 /** A bitmap mirrored to a file: a change is written and made durable before it is relied on. */
 export class BitmapFile {
@@ -150,9 +184,15 @@ export class BitmapFile {
 
   static async open(path: string, bits: number): Promise<BitmapFile> {
     const handle = await open(path, 'r+');
-    const bytes = new Uint8Array(Bitmap.byteLength(bits));
-    await handle.read(bytes, 0, bytes.length, 0);
-    return new BitmapFile(new Bitmap(bits, bytes), handle);
+    const map = new Bitmap(bits);
+    // Read a piece at a time, so that a big map is never held twice.
+    const length = Bitmap.byteLength(bits);
+    const piece = new Uint8Array(Math.min(length, OPEN_PIECE_BYTES));
+    for (let at = 0; at < length; at += piece.length) {
+      const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, length - at), at);
+      map.load(piece.subarray(0, bytesRead), at);
+    }
+    return new BitmapFile(map, handle);
   }
 
   /** A new, empty map in a new file (its size set, flushed); nothing to read back. */

@@ -1,0 +1,74 @@
+// Bitmaps: loading, copying and clearing write only the words that change (so a sparse map of a
+// big volume stays mostly untouched memory) and keep the count of set bits exact.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Bitmap, BitmapFile } from '../../src/storage/engine/bitmap.js';
+
+/** The set bits, counted one by one. */
+function reference(bytes: Uint8Array, bits: number): number[] {
+  const out: number[] = [];
+  for (let bit = 0; bit < bits; bit++)
+    if (((bytes[bit >>> 3] as number) & (1 << (bit & 7))) !== 0) out.push(bit);
+  return out;
+}
+
+describe('bitmap', () => {
+  const dirs: string[] = [];
+  after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  it('loads bytes at word offsets, copies and clears, keeping its count exact', () => {
+    const bits = 10_000 * 8 + 5; // not a whole number of words
+    const bytes = new Uint8Array(Bitmap.byteLength(bits));
+    bytes.set(randomBytes(300), 0);
+    bytes.set(randomBytes(200), 4000);
+    bytes[bytes.length - 1] = 0x1f; // the last, partial byte: its five bits
+    const map = new Bitmap(bits, bytes);
+    const expected = reference(bytes, bits);
+    assert.deepEqual([...map.ones()], expected);
+    assert.equal(map.count(), expected.length);
+
+    // Loading over set bits replaces them (bits cleared and set, the count follows).
+    const patch = new Uint8Array(9); // not a multiple of 4: the tail is loaded byte by byte
+    patch[0] = 0xff;
+    map.load(patch, 4000);
+    bytes.set(patch, 4000);
+    assert.deepEqual([...map.ones()], reference(bytes, bits));
+    assert.equal(map.count(), reference(bytes, bits).length);
+
+    const copy = new Bitmap(bits);
+    copy.assign(map);
+    assert.deepEqual([...copy.ones()], [...map.ones()]);
+    assert.equal(copy.count(), map.count());
+    const other = map.copy();
+    assert.equal(other.count(), map.count());
+
+    map.clearAll();
+    assert.equal(map.count(), 0);
+    assert.deepEqual([...map.ones()], []);
+    assert.ok(map.bytes.every((b) => b === 0));
+    // The copies are their own.
+    assert.deepEqual([...copy.ones()], reference(bytes, bits));
+    assert.equal(other.count(), copy.count());
+  });
+
+  it('opens a map from its file a piece at a time', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-bitmap-'));
+    dirs.push(dir);
+    const bits = 600 * 1024 * 8 + 3; // larger than one piece (256 KiB)
+    const bytes = new Uint8Array(Bitmap.byteLength(bits));
+    bytes.set(randomBytes(100), 10);
+    bytes.set(randomBytes(100), 300 * 1024 + 2);
+    bytes[bytes.length - 1] = 0x07;
+    const file = path.join(dir, 'map.bitmap');
+    await writeFile(file, bytes);
+    const opened = await BitmapFile.open(file, bits);
+    const expected = reference(bytes, bits);
+    assert.equal(opened.map.count(), expected.length);
+    assert.deepEqual([...opened.map.ones()], expected);
+    await opened.close();
+  });
+});
