@@ -100,8 +100,6 @@ export class BlockStore implements BlockEngine {
     Volume,
     { snapshotId: string; resolve: (state: SnapshotState) => void; reject: (e: unknown) => void }[]
   >();
-  /** Snapshots being frozen now: a second call for one waits for the same freeze. */
-  private readonly freezing = new Map<string, Promise<SnapshotState>>();
   /** Copies that move data run two at a time (one per core); however many jobs run. */
   private readonly copySlots = new Semaphore(COPY_SLOTS);
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
@@ -536,16 +534,6 @@ export class BlockStore implements BlockEngine {
   async beginSnapshot(snapshotId: string, diskId: string): Promise<SnapshotState> {
     const known = this.db.snapshotState(snapshotId);
     if (known !== undefined) return known;
-    // Once a snapshot's freeze is under way (this map) or done (its row), no second one starts:
-    // so the freeze itself need not look each snapshot up again.
-    const under = this.freezing.get(snapshotId);
-    if (under) return under;
-    const freeze = this.queueFreeze(snapshotId, diskId).finally(() => this.freezing.delete(snapshotId));
-    this.freezing.set(snapshotId, freeze);
-    return freeze;
-  }
-
-  private async queueFreeze(snapshotId: string, diskId: string): Promise<SnapshotState> {
     const volume = await this.volume(diskId);
     return new Promise<SnapshotState>((resolve, reject) => {
       const batch = this.freezes.get(volume);
@@ -568,11 +556,13 @@ export class BlockStore implements BlockEngine {
       const batch = this.freezes.get(volume) ?? [];
       this.freezes.delete(volume);
       try {
-        const state = await this.freeze(
-          volume,
-          batch.map((b) => b.snapshotId),
-        );
-        batch.forEach((b) => b.resolve(state));
+        // Looked up again under the lock: a second call for a snapshot may have been batched
+        // before the first one's freeze committed.
+        const states = new Map<string, SnapshotState | undefined>();
+        for (const b of batch) states.set(b.snapshotId, this.db.snapshotState(b.snapshotId));
+        const fresh = [...states].filter(([, state]) => state === undefined).map(([id]) => id);
+        const state = await this.freeze(volume, fresh);
+        batch.forEach((b) => b.resolve(states.get(b.snapshotId) ?? state));
       } catch (error) {
         batch.forEach((b) => b.reject(error));
       }
