@@ -22,6 +22,18 @@ async function readAll(store: BlockStore, snapshotId: string, size: number): Pro
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** A complete snapshot of a disk of random bytes, the disk deleted since; returns its content. */
+async function snapshotOfDeletedDisk(store: BlockStore, snapshotId: string, size: number): Promise<Buffer> {
+  const diskId = `d-of-${snapshotId}`;
+  await store.createVolume(diskId, size);
+  const content = randomBytes(size);
+  await store.writeVolume(diskId, 0, content);
+  await store.beginSnapshot(snapshotId, diskId);
+  await store.copySnapshot(snapshotId, noProgress, never);
+  await store.deleteVolume(diskId);
+  return content;
+}
+
 /**
  * After a collection: nothing unheld is left, no held page is unsettled, and each data chunk's
  * count is exactly the number of entries naming it in the held pages.
@@ -198,12 +210,7 @@ describe('block store', () => {
 
   it('a read of a restoring disk outlives the restore, its snapshot and the collection of its chunks', async () => {
     const size = 2 * MiB;
-    await store.createVolume('d-hs', size);
-    const content = randomBytes(size);
-    await store.writeVolume('d-hs', 0, content);
-    await store.beginSnapshot('s-hs', 'd-hs');
-    await store.copySnapshot('s-hs', noProgress, never);
-    await store.deleteVolume('d-hs');
+    const content = await snapshotOfDeletedDisk(store, 's-hs', size);
     await store.createVolume('d-hr', size, 's-hs');
     // The read decides its blocks come from the snapshot; then, before it fetches them, the fill
     // completes, the snapshot is deleted and the collector removes its chunks.
@@ -230,14 +237,23 @@ describe('block store', () => {
     await store.deleteVolume('d-hr');
   });
 
+  it('fills two restores at a time; a disk whose fill waits for its turn can be deleted', async () => {
+    const size = 16 * MiB;
+    const content = await snapshotOfDeletedDisk(store, 's-fs', size);
+    for (const id of ['d-f1', 'd-f2', 'd-f3']) await store.createVolume(id, size, 's-fs');
+    await new Promise((r) => setTimeout(r, 150)); // past the fills' start delay: two run, one waits
+    await store.deleteVolume('d-f3');
+    for (const id of ['d-f1', 'd-f2']) {
+      while ((await store.restoreProgress(id)) !== undefined) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(sha(await store.readVolume(id, 0, size)), sha(content));
+      await store.deleteVolume(id);
+    }
+    await store.deleteSnapshot('s-fs');
+  });
+
   it('writes made while the background fill runs are never overwritten by it', async () => {
     const size = 24 * MiB;
-    await store.createVolume('d-ws', size);
-    const expected = randomBytes(size);
-    await store.writeVolume('d-ws', 0, expected);
-    await store.beginSnapshot('s-ws', 'd-ws');
-    await store.copySnapshot('s-ws', noProgress, never);
-    await store.deleteVolume('d-ws');
+    const expected = await snapshotOfDeletedDisk(store, 's-ws', size);
     await store.createVolume('d-wr', size, 's-ws');
     // Writes land all over the disk, whole blocks and parts of blocks, while the fill copies.
     let writes = 0;

@@ -54,6 +54,7 @@ import {
 export const DEFAULT_BLOCK_SIZE = 16 * 1024;
 const READ_RUN_BLOCKS = 256;
 const COPY_SLOTS = 2;
+const FILL_SLOTS = 2;
 const CHECKPOINT_MS = 1000;
 /** A restore marks what it copied (after flushing it) every this many bytes. */
 const HYDRATE_FLUSH_BYTES = 64 * 1024 * 1024;
@@ -102,6 +103,8 @@ export class BlockStore implements BlockEngine {
   >();
   /** Copies that move data run two at a time (one per core); however many jobs run. */
   private readonly copySlots = new Semaphore(COPY_SLOTS);
+  /** Background fills of restoring disks running at once (see hydrate). */
+  private readonly fillSlots = new Semaphore(FILL_SLOTS);
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
   private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
@@ -397,6 +400,31 @@ export class BlockStore implements BlockEngine {
     // The disk is usable at once; the bulk copy starts a moment later, so that the request that
     // made the disk and its first reads are not queued behind it.
     await sleep(HYDRATE_START_DELAY_MS, undefined, { signal });
+    // A few fills at a time: each holds 16 MiB of buffers, and more at once share the same disk
+    // for no faster a total. The disks waiting are usable meanwhile (read from the snapshot). The
+    // wait ends if the fill is stopped (a shutdown or a reset must not wait for another fill).
+    const slot = this.fillSlots.acquire();
+    const stopped = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
+    stopped.catch(() => undefined); // only raced below
+    let release: () => void;
+    try {
+      signal.throwIfAborted();
+      [, release] = await Promise.race([slot, stopped]);
+    } catch (error) {
+      void slot.then(([, giveBack]) => giveBack());
+      throw error;
+    }
+    try {
+      await this.fill(volume, root, gen, signal);
+    } finally {
+      release();
+    }
+  }
+
+  private async fill(volume: Volume, root: Root, gen: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
     const missing = new Set(volume.unhydrated());
     let unflushed = 0;
     // Runs of chunks are read into reused buffers (allocating gigabytes afresh keeps the
