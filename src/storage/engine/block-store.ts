@@ -105,6 +105,7 @@ export class BlockStore implements BlockEngine {
   private readonly copySlots = new Semaphore(COPY_SLOTS);
   /** Background fills of restoring disks running at once (see hydrate). */
   private readonly fillSlots = new Semaphore(FILL_SLOTS);
+  private readonly fillBuffers = new BufferPool(READ_SPAN_BYTES, FILL_SLOTS * (RESTORE_GROUPS_AHEAD + 1));
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
   private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
@@ -420,6 +421,8 @@ export class BlockStore implements BlockEngine {
       await this.fill(volume, root, gen, signal);
     } finally {
       release();
+      // The last fill running lets the buffers go: an idle server holds no restore memory.
+      if (this.fillSlots.getValue() === FILL_SLOTS) this.fillBuffers.drain();
     }
   }
 
@@ -427,9 +430,10 @@ export class BlockStore implements BlockEngine {
     signal.throwIfAborted();
     const missing = new Set(volume.unhydrated());
     let unflushed = 0;
-    // Runs of chunks are read into reused buffers (allocating gigabytes afresh keeps the
-    // collector busy), given back once written into the volume.
-    const buffers = new BufferPool(READ_SPAN_BYTES, RESTORE_GROUPS_AHEAD + 1);
+    // Runs of chunks are read into reused buffers, shared by the fills (allocating gigabytes
+    // afresh keeps the collector busy, and a fill's own buffers would be garbage after it, held
+    // until the collector's next pass), given back once written into the volume.
+    const buffers = this.fillBuffers;
     // The blocks to copy in groups of at most RESTORE_GROUP_BLOCKS, page after page; the chunks
     // of the next RESTORE_GROUPS_AHEAD groups are read (and checked) while one group is written.
     // The writes take most of the time; whole pages (16 MiB) read ahead held three times the

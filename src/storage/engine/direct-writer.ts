@@ -26,7 +26,20 @@ declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffe
  * caller's buffers, and drain() once every write so far is done. One caller at a time (the
  * volume calls it under its lock). After a failure every call fails.
  */
+/**
+ * Staging buffers of closed writers, kept for the next ones (a few: as many as fills run at once),
+ * so that restore after restore reuses the same memory instead of leaving it to the collector.
+ */
+const idleStaging: Buffer[] = [];
+const IDLE_STAGING_KEPT = 2;
+
+function giveBack(staging: Buffer): void {
+  if (idleStaging.length < IDLE_STAGING_KEPT) idleStaging.push(staging);
+}
+
 export class DirectWriter {
+  /** Slots of the staging buffer: some are written while the next is filled. */
+  private readonly slots: Buffer[];
   private readonly writing: (Promise<void> | undefined)[];
   private current = 0;
   /** Bytes in the current slot, to be written at `at`. */
@@ -36,9 +49,11 @@ export class DirectWriter {
 
   private constructor(
     private readonly handle: FileHandle,
-    private readonly slots: Buffer[],
+    private readonly staging: Buffer,
   ) {
-    this.writing = slots.map(() => undefined);
+    const slot = STAGING_BYTES / STAGING_SLOTS;
+    this.slots = Array.from({ length: STAGING_SLOTS }, (_, i) => staging.subarray(i * slot, (i + 1) * slot));
+    this.writing = this.slots.map(() => undefined);
   }
 
   /** A writer for the file, or undefined where the file system refuses direct I/O (tmpfs). */
@@ -49,20 +64,18 @@ export class DirectWriter {
     } catch {
       return undefined;
     }
-    const staging = Buffer.from(new WebAssembly.Memory({ initial: STAGING_BYTES / WASM_PAGE }).buffer);
+    const staging =
+      idleStaging.pop() ?? Buffer.from(new WebAssembly.Memory({ initial: STAGING_BYTES / WASM_PAGE }).buffer);
     // Writes fail late (after write() returned): whether this file system takes direct I/O of
     // this alignment is found out now, with a read, which changes nothing.
     try {
       await handle.read(staging, 0, DIRECT_ALIGN, 0);
     } catch {
       await handle.close();
+      giveBack(staging);
       return undefined;
     }
-    const slot = STAGING_BYTES / STAGING_SLOTS;
-    return new DirectWriter(
-      handle,
-      Array.from({ length: STAGING_SLOTS }, (_, i) => staging.subarray(i * slot, (i + 1) * slot)),
-    );
+    return new DirectWriter(handle, staging);
   }
 
   /** Whether a write at this offset of this length can go direct. */
@@ -108,6 +121,7 @@ export class DirectWriter {
   async close(): Promise<void> {
     await this.settle();
     await this.handle.close();
+    giveBack(this.staging);
   }
 
   private check(): void {
