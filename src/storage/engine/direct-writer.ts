@@ -22,11 +22,6 @@ const WASM_PAGE = 64 * 1024;
 declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffer: ArrayBuffer } };
 
 /**
- * Writes issued and not yet awaited: write() returns once the bytes are copied out of the
- * caller's buffers, and drain() once every write so far is done. One caller at a time (the
- * volume calls it under its lock). After a failure every call fails.
- */
-/**
  * Staging buffers of closed writers, kept for the next ones (a few: as many as fills run at once),
  * so that restore after restore reuses the same memory instead of leaving it to the collector.
  */
@@ -37,6 +32,11 @@ function giveBack(staging: Buffer): void {
   if (idleStaging.length < IDLE_STAGING_KEPT) idleStaging.push(staging);
 }
 
+/**
+ * Writes issued and not yet awaited: write() returns once the bytes are copied out of the
+ * caller's buffers, and drain() once every write so far is done. One caller at a time (the
+ * volume calls it under its lock). After a failure every write() and drain() fails.
+ */
 export class DirectWriter {
   /** Slots of the staging buffer: some are written while the next is filled. */
   private readonly slots: Buffer[];
