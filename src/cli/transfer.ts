@@ -133,9 +133,13 @@ export async function importFile(client: EnsnapClient, diskId: string, file: str
   const offInterrupt = onInterrupt(() => progress.abandon());
   let written = 0;
   const handle = await open(file, 'r');
+  // One buffer per piece in flight, reused: a fresh one per piece left hundreds of MiB to the
+  // collector over an import.
+  const free: Buffer[] = [];
   try {
     await pool(pieces, async (piece) => {
-      const data = Buffer.allocUnsafe(piece.length);
+      const buffer = free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
+      const data = buffer.subarray(0, piece.length);
       let got = 0;
       while (got < piece.length) {
         const { bytesRead } = await handle.read(data, got, piece.length - got, piece.offset + got);
@@ -155,6 +159,7 @@ export async function importFile(client: EnsnapClient, diskId: string, file: str
         await client.writeDisk(diskId, piece.offset + from, data.subarray(from, to));
         written += to - from;
       }
+      free.push(buffer);
       progress.add(piece.length);
     });
   } catch (error) {

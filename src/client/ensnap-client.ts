@@ -161,14 +161,19 @@ export class EnsnapClient {
   // --- internals ---------------------------------------------------------------------------
 
   private async read(action: string, id: Params, offset: number, length: number): Promise<Buffer> {
-    const out = Buffer.allocUnsafe(length);
-    await this.pieces(length, async (at, n) => {
+    const piece = async (at: number, n: number): Promise<Buffer> => {
       const answer = await this.request(action, DATA_VERSION, { ...id, Offset: offset + at, Length: n });
       if (answer.status !== 200 || !answer.contentType.startsWith('application/octet-stream'))
         this.json(answer); // throws the error it carries
       if (answer.body.length !== n)
         throw new EnsnapError('ShortRead', `asked for ${n} bytes, got ${answer.body.length}`, answer.status);
-      answer.body.copy(out, at);
+      return answer.body;
+    };
+    // One request: its body is the answer (no second buffer and copy per piece of an export).
+    if (length <= MAX_REQUEST_BYTES) return piece(0, length);
+    const out = Buffer.allocUnsafe(length);
+    await this.pieces(length, async (at, n) => {
+      (await piece(at, n)).copy(out, at);
     });
     return out;
   }
