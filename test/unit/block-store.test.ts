@@ -237,12 +237,41 @@ describe('block store', () => {
     await store.deleteVolume('d-hr');
   });
 
-  it('fills two restores at a time; a disk whose fill waits for its turn can be deleted', async () => {
+  it('fills two restores at a time; a disk whose fill waits for its turn is deleted at once', async () => {
     const size = 16 * MiB;
     const content = await snapshotOfDeletedDisk(store, 's-fs', size);
     for (const id of ['d-f1', 'd-f2', 'd-f3']) await store.createVolume(id, size, 's-fs');
-    await new Promise((r) => setTimeout(r, 150)); // past the fills' start delay: two run, one waits
-    await store.deleteVolume('d-f3');
+    // The fills' chunk reads are held back: the first two fills hold both slots, the third waits.
+    const chunks = store.chunks;
+    const getMany = chunks.getMany.bind(chunks);
+    let reads = 0;
+    let letGo: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    chunks.getMany = async (hashes, lease) => {
+      reads++;
+      await held;
+      return getMany(hashes, lease);
+    };
+    try {
+      // Two fills, each with two groups read ahead, are stuck in their reads.
+      for (let i = 0; i < 500 && reads < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(reads, 4, 'two fills run, the third waits for a slot');
+      // The waiting fill stops at once: the delete does not wait for a slot (if it did, it would
+      // wait for ever here: the reads are held until the end of this block).
+      const deleted = store.deleteVolume('d-f3');
+      deleted.catch(() => undefined);
+      await Promise.race([
+        deleted,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('the delete waited for a fill slot')), 10_000),
+        ),
+      ]);
+      assert.equal(reads, 4);
+      assert.notEqual(await store.restoreProgress('d-f1'), undefined, 'the running fills are still held');
+    } finally {
+      letGo();
+      chunks.getMany = getMany;
+    }
     for (const id of ['d-f1', 'd-f2']) {
       while ((await store.restoreProgress(id)) !== undefined) await new Promise((r) => setTimeout(r, 10));
       assert.equal(sha(await store.readVolume(id, 0, size)), sha(content));

@@ -26,6 +26,7 @@ export const enum Codec {
 }
 
 const SECTOR = 4096;
+const ZERO_SECTOR = Buffer.alloc(SECTOR);
 
 /**
  * A block with all-zero 4 KiB sectors whose other sectors look incompressible (a few random
@@ -45,10 +46,9 @@ function withoutZeroSectors(raw: Buffer): Buffer | undefined {
     kept.push(sector);
   }
   if (kept.length - 1 === sectors) return undefined;
-  const rest = Buffer.concat(kept.slice(1));
-  return looksCompressible(rest) ? undefined : Buffer.concat([bitmap, rest]);
+  const stored = Buffer.concat(kept);
+  return looksCompressible(stored.subarray(bitmap.length)) ? undefined : stored;
 }
-const ZERO_SECTOR = Buffer.alloc(SECTOR);
 
 function withZeroSectors(stored: Buffer, rawLen: number): Buffer {
   const sectors = Math.ceil(rawLen / SECTOR);

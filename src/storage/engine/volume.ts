@@ -49,6 +49,8 @@ export interface Hydration {
   fetch(block: number): Promise<Buffer>;
 }
 
+/** The volume's raw file: its blocks at their offsets, holes where nothing was written. */
+const DATA_FILE = 'data.raw';
 /** Exists once a restore has emptied the volume and begun filling it (see beginRestore). */
 export const hydratedFile = (gen: number): string => `hydrated-${gen}.bitmap`;
 export const dirtyFile = (gen: number): string => `dirty-${gen}.bitmap`;
@@ -83,7 +85,7 @@ export class Volume {
   ) {}
 
   private get dataFile(): string {
-    return path.join(this.dir, 'data.raw');
+    return path.join(this.dir, DATA_FILE);
   }
 
   get blocks(): number {
@@ -95,7 +97,7 @@ export class Volume {
     await mkdir(dir, { recursive: true });
     const bitmapBytes = Bitmap.byteLength(Math.ceil(sizeBytes / blockSize));
     await Promise.all([
-      createSparse(path.join(dir, 'data.raw'), sizeBytes),
+      createSparse(path.join(dir, DATA_FILE), sizeBytes),
       createSparse(path.join(dir, dirtyFile(0)), bitmapBytes),
       createSparse(path.join(dir, 'allocated.bitmap'), bitmapBytes),
     ]);
@@ -109,7 +111,7 @@ export class Volume {
     hooks: VolumeHooks,
   ): Promise<Volume> {
     const bits = Math.ceil(row.sizeBytes / row.blockSize);
-    const data = await open(path.join(dir, 'data.raw'), 'r+');
+    const data = await open(path.join(dir, DATA_FILE), 'r+');
     const dirty = await BitmapFile.open(path.join(dir, dirtyFile(row.dirtyGen)), bits);
     const allocated = await BitmapFile.open(path.join(dir, 'allocated.bitmap'), bits);
     return new Volume(diskId, dir, row.blockSize, row.sizeBytes, data, dirty, row.dirtyGen, allocated, hooks);
