@@ -129,7 +129,7 @@ export class BlockStore implements BlockEngine {
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.groupBuffers = new BufferPool(READ_RUN_BLOCKS * this.blockSize, 8);
     this.log = options.log ?? (() => undefined);
-    this.db = new EngineDb(path.join(options.dataDir, 'engine.db'));
+    this.db = new EngineDb(path.join(options.dataDir, 'engine.db'), (file) => this.hashPool.checkpoint(file));
     this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));
     this.chunks = new ChunkStore(this.objects, this.db, this.hashPool);
   }

@@ -96,6 +96,9 @@ CREATE TABLE unsettled_pages (
 
 const KNOWN_BATCH = 128;
 
+/** See EngineDb.afterWrite. */
+const CHECKPOINT_EVERY_MS = 250;
+
 export type SnapshotState = 'copying' | 'complete';
 
 export interface VolumeRow {
@@ -150,14 +153,24 @@ export class EngineDb {
   /** The fdatasync under way, and the one queued behind it for the calls made meanwhile. */
   private syncing: Promise<void> | undefined;
   private nextSync: Promise<void> | undefined;
+  private checkpointing = false;
+  private lastCheckpoint = 0;
 
-  constructor(private readonly file: string) {
+  /**
+   * `checkpointer` copies the write-ahead log into the database file on another thread (see
+   * afterWrite); without one, SQLite checkpoints in the commit that fills 1000 pages of log.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly checkpointer?: (file: string) => Promise<void>,
+  ) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // Commits are not flushed one by one; sync() flushes every commit so far, off the event loop,
     // where the engine needs it (see sync()).
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    if (checkpointer) this.db.pragma('wal_autocheckpoint = 0');
     applyMigrations(this.db, MIGRATIONS);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
@@ -235,6 +248,7 @@ export class EngineDb {
    * fdatasyncs, not one each.
    */
   sync(): Promise<void> {
+    this.afterWrite();
     if (this.syncing === undefined) {
       const flush = this.flushWal().finally(() => {
         if (this.syncing === flush) this.syncing = undefined;
@@ -264,7 +278,28 @@ export class EngineDb {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const result = this.db.transaction(fn)();
+    this.afterWrite();
+    return result;
+  }
+
+  /**
+   * Has the log checkpointed, at most every CHECKPOINT_EVERY_MS while writes go on and one at a
+   * time. In the commit, as SQLite does by default, a checkpoint stalled the event loop for its
+   * copy and two flushes, and a snapshot copy's commits rewrote the same index pages many times
+   * over; one every quarter second copies each page once for all the commits in between. A
+   * failed checkpoint loses nothing (the log keeps every commit) and is tried again later.
+   */
+  private afterWrite(): void {
+    if (!this.checkpointer || this.checkpointing || Date.now() - this.lastCheckpoint < CHECKPOINT_EVERY_MS)
+      return;
+    this.checkpointing = true;
+    this.lastCheckpoint = Date.now();
+    this.checkpointer(this.file)
+      .catch(() => undefined)
+      .finally(() => {
+        this.checkpointing = false;
+      });
   }
 
   close(): void {

@@ -1,9 +1,10 @@
 // Hashing on the other cores: a snapshot copy hands each buffer it read to one of a few worker
 // threads, which find its all-zero blocks and hash the rest, while the copy goes on reading and
-// storing. The buffer moves to the worker and back (transferred, not copied).
+// storing. The buffer moves to the worker and back (transferred, not copied). The same workers
+// checkpoint the engine index's write-ahead log (EngineDb), a thread fewer than a worker of its own.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { HashReply, HashRequest } from './hash-worker.js';
+import type { CheckpointReply, CheckpointRequest, HashReply, HashRequest } from './hash-worker.js';
 
 export interface HashedBlocks {
   data: Buffer;
@@ -19,7 +20,7 @@ export class HashPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<
     number,
-    { resolve: (reply: HashReply) => void; reject: (e: Error) => void }
+    { resolve: (reply: HashReply | CheckpointReply) => void; reject: (e: Error) => void }
   >();
   private readonly owner = new Map<Worker, Set<number>>();
   private next = 0;
@@ -35,7 +36,7 @@ export class HashPool {
         resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_MIB },
       });
       worker.unref();
-      worker.on('message', (reply: HashReply) => {
+      worker.on('message', (reply: HashReply | CheckpointReply) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
         waiter?.resolve(reply);
@@ -92,17 +93,39 @@ export class HashPool {
       data = Buffer.from(own.buffer);
     }
     const length = data.length;
+    const buffer = data.buffer as ArrayBuffer;
+    const reply = (await this.request(
+      (id): HashRequest => ({ id, data: buffer, length, blockSize, ranges }),
+      [buffer],
+    )) as HashReply;
+    return { data: Buffer.from(reply.data, 0, length), reply };
+  }
+
+  /**
+   * Checkpoints the write-ahead log of an SQLite file on a worker (EngineDb's index): the copy
+   * into the database file and its flushes happen beside the event loop.
+   */
+  async checkpoint(file: string): Promise<void> {
+    const reply = (await this.request((id): CheckpointRequest => ({
+      id,
+      checkpoint: file,
+    }))) as CheckpointReply;
+    if (reply.error !== undefined) throw new Error(reply.error);
+  }
+
+  private async request(
+    message: (id: number) => HashRequest | CheckpointRequest,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<HashReply | CheckpointReply> {
     const id = this.nextId++;
     const worker = this.worker();
     let owned = this.owner.get(worker);
     if (!owned) this.owner.set(worker, (owned = new Set()));
     owned.add(id);
-    const reply = await new Promise<HashReply>((resolve, reject) => {
+    return new Promise<HashReply | CheckpointReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      const request: HashRequest = { id, data: data.buffer as ArrayBuffer, length, blockSize, ranges };
-      worker.postMessage(request, [data.buffer as ArrayBuffer]);
+      worker.postMessage(message(id), transfer);
     }).finally(() => owned.delete(id));
-    return { data: Buffer.from(reply.data, 0, length), reply };
   }
 
   async close(): Promise<void> {

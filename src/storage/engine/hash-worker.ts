@@ -1,6 +1,8 @@
-// Runs in a worker thread: hashes the blocks of one buffer (see HashPool).
+// Runs in a worker thread: hashes the blocks of one buffer (see HashPool), and checkpoints the
+// engine index's write-ahead log (see EngineDb) so that the event loop never does.
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { looksCompressible } from './chunk-store.js';
 
 export interface HashRequest {
@@ -23,10 +25,46 @@ export interface HashReply {
   zero: Uint8Array;
 }
 
+/** Copy the write-ahead log of this SQLite file into it (a PASSIVE checkpoint: writers go on). */
+export interface CheckpointRequest {
+  id: number;
+  checkpoint: string;
+}
+
+export interface CheckpointReply {
+  id: number;
+  /** Why the checkpoint failed (it is tried again later; the log keeps every commit meanwhile). */
+  error?: string;
+}
+
+/** The connection checkpoints run on, opened at the first one (a worker serves one engine). */
+let index: { file: string; db: Database.Database } | undefined;
+
+function checkpoint(request: CheckpointRequest): CheckpointReply {
+  try {
+    if (index?.file !== request.checkpoint) {
+      index?.db.close();
+      index = undefined;
+      const db = new Database(request.checkpoint, { fileMustExist: true });
+      // NORMAL: the log is flushed before it is copied, the database file after (SQLite's rule).
+      db.pragma('synchronous = NORMAL');
+      index = { file: request.checkpoint, db };
+    }
+    index.db.pragma('wal_checkpoint(PASSIVE)');
+    return { id: request.id };
+  } catch (error) {
+    return { id: request.id, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
-parentPort?.on('message', (request: HashRequest) => {
+parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
+  if ('checkpoint' in request) {
+    parentPort?.postMessage(checkpoint(request) satisfies CheckpointReply);
+    return;
+  }
   const data = Buffer.from(request.data, 0, request.length);
   if (request.ranges) {
     const count = request.ranges.length / 2;
