@@ -12,12 +12,14 @@ import {
   ChunkStore,
   ChunkUnreadable,
   indexPack,
+  looksCompressible,
   PACK_HEADER_BYTES,
   PACK_TARGET_BYTES,
   packKey,
   RECORD_HEADER_BYTES,
   READ_SPAN_BYTES,
   releasePackBuffers,
+  sha256,
   type ReadLease,
 } from './chunk-store.js';
 import {
@@ -793,6 +795,70 @@ export class BlockStore implements BlockEngine {
     await rm(path.join(volume.dir, cowFile(snapshotId)), { force: true });
   }
 
+  /**
+   * Reads a group of blocks for a snapshot copy and hashes them. While the raw file is all there
+   * is to read, a hash worker reads the blocks itself: the scattered blocks of an incremental are
+   * thousands of reads, which cost the event loop more than the rest of the copy. That read takes
+   * no lock; a write that reached the file before it ended had first preserved the block's old
+   * content (Volume.preserveForSnapshots), so every block preserved by the time the worker
+   * answers is put back from there. Otherwise (a restore still fills the file, say), the blocks
+   * are read here under the volume's lock and then hashed.
+   */
+  private async readGroup(volume: Volume, guard: CopyGuard, group: number[]): Promise<HashedBlocks> {
+    const bs = volume.blockSize;
+    const need = group.length * bs;
+    // A few scattered blocks get a buffer of their own size: many such pages are read ahead, and
+    // each holding a whole pooled buffer would cost hundreds of MiB.
+    const buffer = () =>
+      need <= this.groupBuffers.size && need > this.groupBuffers.size / 4
+        ? this.groupBuffers.take().subarray(0, need)
+        : Buffer.from(new ArrayBuffer(need));
+    // Runs of consecutive blocks: (offset in the buffer, offset in the file, bytes, bytes spanned).
+    const runs: number[] = [];
+    for (let k = 0; k < group.length;) {
+      let run = 1;
+      while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run) run++;
+      const start = (group[k] as number) * bs;
+      runs.push(k * bs, start, Math.min(run * bs, volume.sizeBytes - start), run * bs);
+      k += run;
+    }
+    const file = volume.plainFile();
+    if (file) {
+      // A failed read is done again below, where the error is told as reads tell it.
+      const hashed = await this.hashPool.readAndHash(file, runs, buffer(), bs).catch(() => undefined);
+      if (hashed) {
+        for (let k = 0; k < group.length; k++) {
+          if (!guard.preserved.has(group[k] as number)) continue;
+          const content = await volume.readForSnapshot(guard, group[k] as number);
+          content.copy(hashed.data, k * bs);
+          const zero = content.every((byte) => byte === 0);
+          hashed.hashes[k] = zero ? null : sha256(content);
+          hashed.compressible[k] = !zero && looksCompressible(content);
+        }
+        return hashed;
+      }
+    }
+    const data = await volume.lock.runExclusive(async () => {
+      const into = buffer();
+      // The runs are read concurrently (one after the other, the thread pool's round trips were
+      // most of an incremental's time).
+      const reads: Promise<void>[] = [];
+      for (let r = 0; r < runs.length; r += 4) {
+        const [at, start, length, span] = runs.slice(r, r + 4) as [number, number, number, number];
+        reads.push(volume.readInto(into, at, start, length));
+        into.fill(0, at + length, at + span);
+      }
+      await Promise.all(reads);
+      // Under the lock, a block preserved so far is the only kind a write may have changed.
+      for (let k = 0; k < group.length; k++) {
+        if (guard.preserved.has(group[k] as number))
+          (await volume.readForSnapshot(guard, group[k] as number)).copy(into, k * bs);
+      }
+      return into;
+    });
+    return this.hashPool.hashBlocks(data, bs);
+  }
+
   private async copyBlocks(
     row: SnapshotRow,
     volume: Volume,
@@ -837,48 +903,19 @@ export class BlockStore implements BlockEngine {
       for (const { page } of pages) guard.donePages.add(page);
     });
 
-    // Reads a page's blocks (in runs of consecutive blocks, each under the volume's lock so that
-    // no write lands between the check for preserved content and the read) and has them hashed
-    // on the worker threads. The next page is read and hashed while this one is stored.
+    // Reads a page's blocks and has them hashed on the worker threads (see readGroup). The next
+    // pages are loaded while this one is stored.
     const load = async (index: number, blocks: number[]) => {
       // The parent's page (which this copy rebuilds) is read meanwhile, too.
       const parentPage = parent.pages.get(index);
       const previous = parentPage ? this.chunks.get(parentPage) : undefined;
       previous?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       const groups: Promise<{ blocks: number[] } & HashedBlocks>[] = [];
-      // Groups of up to READ_RUN_BLOCKS blocks, scattered or not: one buffer, one lock, one trip
-      // to a hash worker each (a page of scattered 4 KiB writes is one group, not 1024).
+      // Groups of up to READ_RUN_BLOCKS blocks, scattered or not: one buffer and one trip to a hash
+      // worker each (a page of scattered 4 KiB writes is one group, not 1024).
       for (let g = 0; g < blocks.length; g += READ_RUN_BLOCKS) {
         const group = blocks.slice(g, g + READ_RUN_BLOCKS);
-        const data = await volume.lock.runExclusive(async () => {
-          const bs = volume.blockSize;
-          const need = group.length * bs;
-          // A few scattered blocks get a buffer of their own size: many such pages are read
-          // ahead, and each holding a whole pooled buffer would cost hundreds of MiB.
-          const buffer =
-            need <= this.groupBuffers.size && need > this.groupBuffers.size / 4
-              ? this.groupBuffers.take().subarray(0, need)
-              : Buffer.from(new ArrayBuffer(need));
-          // The runs are read concurrently (scattered blocks are one read each: one after the
-          // other, the thread pool's round trips were most of an incremental's time).
-          const reads: Promise<void>[] = [];
-          for (let k = 0; k < group.length;) {
-            let run = 1;
-            while (k + run < group.length && (group[k + run] as number) === (group[k] as number) + run) run++;
-            const start = (group[k] as number) * bs;
-            const length = Math.min(run * bs, volume.sizeBytes - start);
-            reads.push(volume.readInto(buffer, k * bs, start, length));
-            buffer.fill(0, k * bs + length, (k + run) * bs);
-            k += run;
-          }
-          await Promise.all(reads);
-          for (let k = 0; k < group.length; k++) {
-            if (guard.preserved.has(group[k] as number))
-              (await volume.readForSnapshot(guard, group[k] as number)).copy(buffer, k * bs);
-          }
-          return buffer;
-        });
-        groups.push(this.hashPool.hashBlocks(data, volume.blockSize).then((h) => ({ blocks: group, ...h })));
+        groups.push(this.readGroup(volume, guard, group).then((h) => ({ blocks: group, ...h })));
       }
       const runs = await Promise.all(groups);
       return { runs, page: previous ? decodePage(await previous) : (new Map() as Page) };

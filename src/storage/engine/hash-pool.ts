@@ -6,6 +6,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CheckpointReply, CheckpointRequest, HashReply, HashRequest } from './hash-worker.js';
 
+type Request = HashRequest | CheckpointRequest;
+type Reply = HashReply | CheckpointReply;
+
 export interface HashedBlocks {
   data: Buffer;
   /** Per block: its SHA-256, or null for an all-zero block. */
@@ -20,7 +23,7 @@ export class HashPool {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<
     number,
-    { resolve: (reply: HashReply | CheckpointReply) => void; reject: (e: Error) => void }
+    { resolve: (reply: Reply) => void; reject: (e: Error) => void }
   >();
   private readonly owner = new Map<Worker, Set<number>>();
   private next = 0;
@@ -36,7 +39,7 @@ export class HashPool {
         resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_MIB },
       });
       worker.unref();
-      worker.on('message', (reply: HashReply | CheckpointReply) => {
+      worker.on('message', (reply: Reply) => {
         const waiter = this.waiting.get(reply.id);
         this.waiting.delete(reply.id);
         waiter?.resolve(reply);
@@ -64,7 +67,22 @@ export class HashPool {
 
   /** Hashes each block of `data` (a buffer it takes over and hands back in the result). */
   async hashBlocks(data: Buffer, blockSize: number): Promise<HashedBlocks> {
-    const { data: back, reply } = await this.send(data, blockSize);
+    return this.hashed(await this.send(data, blockSize));
+  }
+
+  /**
+   * Reads runs of a file into `data` on the worker, then hashes its blocks as hashBlocks does.
+   * `runs`: per run, (offset in `data`, offset in the file, bytes to read, bytes it spans in
+   * `data`); what the file does not have is zeros. Rejects (handing nothing back) if the file
+   * cannot be read.
+   */
+  async readAndHash(file: string, runs: number[], data: Buffer, blockSize: number): Promise<HashedBlocks> {
+    const sent = await this.send(data, blockSize, { file, runs: Float64Array.from(runs) });
+    if (sent.reply.error !== undefined) throw new Error(sent.reply.error);
+    return this.hashed(sent);
+  }
+
+  private hashed({ data: back, reply }: { data: Buffer; reply: HashReply }): HashedBlocks {
     const all = Buffer.from(reply.hashes);
     const hashes = Array.from(reply.zero, (kind, i) =>
       kind === 1 ? null : all.subarray(i * 32, i * 32 + 32),
@@ -74,7 +92,7 @@ export class HashPool {
 
   /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */
   async hashRanges(data: Buffer, ranges: [number, number][]): Promise<{ data: Buffer; hashes: Buffer[] }> {
-    const { data: back, reply } = await this.send(data, 0, Uint32Array.from(ranges.flat()));
+    const { data: back, reply } = await this.send(data, 0, { ranges: Uint32Array.from(ranges.flat()) });
     const all = Buffer.from(reply.hashes);
     return { data: back, hashes: ranges.map((_, i) => all.subarray(i * 32, i * 32 + 32)) };
   }
@@ -82,7 +100,7 @@ export class HashPool {
   private async send(
     data: Buffer,
     blockSize: number,
-    ranges?: Uint32Array,
+    extra: Pick<HashRequest, 'ranges' | 'file' | 'runs'> = {},
   ): Promise<{ data: Buffer; reply: HashReply }> {
     // Only a buffer whose memory starts it can be transferred (the whole ArrayBuffer goes and
     // comes back, so a pooled buffer partly used is fine). Node's shared pool for small Buffers
@@ -95,7 +113,7 @@ export class HashPool {
     const length = data.length;
     const buffer = data.buffer as ArrayBuffer;
     const reply = (await this.request(
-      (id): HashRequest => ({ id, data: buffer, length, blockSize, ranges }),
+      (id): HashRequest => ({ id, data: buffer, length, blockSize, ...extra }),
       [buffer],
     )) as HashReply;
     return { data: Buffer.from(reply.data, 0, length), reply };
@@ -113,16 +131,13 @@ export class HashPool {
     if (reply.error !== undefined) throw new Error(reply.error);
   }
 
-  private async request(
-    message: (id: number) => HashRequest | CheckpointRequest,
-    transfer: ArrayBuffer[] = [],
-  ): Promise<HashReply | CheckpointReply> {
+  private async request(message: (id: number) => Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const id = this.nextId++;
     const worker = this.worker();
     let owned = this.owner.get(worker);
     if (!owned) this.owner.set(worker, (owned = new Set()));
     owned.add(id);
-    return new Promise<HashReply | CheckpointReply>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.postMessage(message(id), transfer);
     }).finally(() => owned.delete(id));

@@ -1,6 +1,7 @@
 // Runs in a worker thread: hashes the blocks of one buffer (see HashPool), and checkpoints the
 // engine index's write-ahead log (see EngineDb) so that the event loop never does.
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { looksCompressible } from './chunk-store.js';
@@ -13,6 +14,12 @@ export interface HashRequest {
   blockSize: number;
   /** …or, when given, exactly these (offset, length) ranges. */
   ranges?: Uint32Array;
+  /**
+   * Read the data from this file first: per run, (offset in the buffer, offset in the file, bytes
+   * to read, bytes the run spans in the buffer); what the file does not have is zeros.
+   */
+  file?: string;
+  runs?: Float64Array;
 }
 
 export interface HashReply {
@@ -23,6 +30,8 @@ export interface HashReply {
   hashes: ArrayBuffer;
   /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
   zero: Uint8Array;
+  /** Why the file could not be read (then nothing is hashed). */
+  error?: string;
 }
 
 /** Copy the write-ahead log of this SQLite file into it (a PASSIVE checkpoint: writers go on). */
@@ -57,6 +66,35 @@ function checkpoint(request: CheckpointRequest): CheckpointReply {
   }
 }
 
+/** Reads the runs of a HashRequest into `data`; returns why it could not, if it could not. */
+function readRuns(file: string, runs: Float64Array, data: Buffer): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    for (let i = 0; i < runs.length; i += 4) {
+      const [at, offset, length, span] = [runs[i], runs[i + 1], runs[i + 2], runs[i + 3]] as number[];
+      let done = 0;
+      while (done < (length as number)) {
+        const got = readSync(
+          fd,
+          data,
+          (at as number) + done,
+          (length as number) - done,
+          (offset as number) + done,
+        );
+        if (got === 0) break;
+        done += got;
+      }
+      data.fill(0, (at as number) + done, (at as number) + (span as number));
+    }
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
@@ -85,6 +123,20 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     };
     parentPort?.postMessage(reply, [request.data, hashes.buffer]);
     return;
+  }
+  if (request.file) {
+    const error = readRuns(request.file, request.runs ?? new Float64Array(0), data);
+    if (error !== undefined) {
+      const reply: HashReply = {
+        id: request.id,
+        data: request.data,
+        hashes: new ArrayBuffer(0),
+        zero: new Uint8Array(0),
+        error,
+      };
+      parentPort?.postMessage(reply, [request.data]);
+      return;
+    }
   }
   const blocks = Math.ceil(request.length / request.blockSize);
   const hashes = Buffer.alloc(blocks * 32);

@@ -385,6 +385,14 @@ export class Volume {
     }
   }
 
+  /**
+   * The raw file's path while reading it is all a read of the volume does (no restore is filling
+   * it, and it is neither closed nor broken): another thread may then read it by path.
+   */
+  plainFile(): string | undefined {
+    return this.hydration || this.closed || this.broken ? undefined : path.join(this.dir, DATA_FILE);
+  }
+
   /** The content of a block as the snapshot sees it: preserved if it was overwritten, else live. */
   async readForSnapshot(guard: CopyGuard, block: number): Promise<Buffer> {
     const at = guard.preserved.get(block);
