@@ -824,8 +824,15 @@ export class BlockStore implements BlockEngine {
     }
     const file = volume.plainFile();
     if (file) {
+      // Scattered blocks (mostly runs of one) are few per group: the workers have time to spare
+      // for compressing them, which the event loop would do otherwise. Runs of many blocks keep
+      // the workers busy hashing, and most of their compressible blocks (a full disk's repeated
+      // text) are duplicates, which the event loop finds before compressing; theirs stays there.
+      const scattered = runs.length / 4 > group.length / 2;
       // A failed read is done again below, where the error is told as reads tell it.
-      const hashed = await this.hashPool.readAndHash(file, runs, buffer(), bs).catch(() => undefined);
+      const hashed = await this.hashPool
+        .readAndHash(file, runs, buffer(), bs, scattered)
+        .catch(() => undefined);
       if (hashed) {
         for (let k = 0; k < group.length; k++) {
           if (!guard.preserved.has(group[k] as number)) continue;
@@ -834,6 +841,7 @@ export class BlockStore implements BlockEngine {
           const zero = content.every((byte) => byte === 0);
           hashed.hashes[k] = zero ? null : sha256(content);
           hashed.compressible[k] = !zero && looksCompressible(content);
+          if (hashed.encoded) hashed.encoded[k] = undefined; // the worker's is of what it read
         }
         return hashed;
       }
@@ -947,7 +955,7 @@ export class BlockStore implements BlockEngine {
       aheadBytes -= blocks.length * volume.blockSize;
       readAhead();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      for (const { blocks: group, data, hashes, compressible } of runs) {
+      for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
         hashes.forEach((hash, k) => {
           const slot = (group[k] as number) - index * PAGE_BLOCKS;
           if (hash === null) page.delete(slot);
@@ -959,6 +967,7 @@ export class BlockStore implements BlockEngine {
                 data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
                 hash,
                 compressible[k],
+                encoded?.[k],
               ),
             );
         });

@@ -25,6 +25,9 @@ export const enum Codec {
   ZeroSectors = 2,
 }
 
+/** Not a codec: in a hash worker's answer, a block it did not compress. */
+export const NOT_ENCODED = 255;
+
 const SECTOR = 4096;
 const ZERO_SECTOR = Buffer.alloc(SECTOR);
 
@@ -109,7 +112,14 @@ export function looksCompressible(raw: Uint8Array): boolean {
   return distinct < 128;
 }
 
-function encode(raw: Buffer, compressible: boolean): { codec: Codec; stored: Buffer } {
+/** A chunk's bytes as a pack stores them. */
+export interface Encoded {
+  codec: Codec;
+  stored: Buffer;
+}
+
+/** The stored form of a chunk (compressed if `compressible` and it pays). */
+export function encode(raw: Buffer, compressible: boolean): Encoded {
   if (compressible) {
     const sparse = withoutZeroSectors(raw);
     if (sparse) return { codec: Codec.ZeroSectors, stored: sparse };
@@ -159,7 +169,8 @@ export class PackWriter {
   /**
    * Adds the chunk unless this pack already holds it; returns the bytes it adds to the store.
    * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
-   * compute it); `key` is the id as a latin1 string when the caller has it.
+   * compute it); `key` is the id as a latin1 string when the caller has it; `encoded`, its stored
+   * form when a hash worker made it.
    */
   add(
     hash: Buffer,
@@ -167,9 +178,10 @@ export class PackWriter {
     raw: Buffer,
     compressible = kind === ChunkKind.Data && looksCompressible(raw),
     key = hash.toString('latin1'),
+    encoded?: Encoded,
   ): number {
     if (this.chunks.has(key)) return 0;
-    const { codec, stored } = encode(raw, compressible);
+    const { codec, stored } = encoded ?? encode(raw, compressible);
     const record = RECORD_HEADER_BYTES + stored.length;
     let header: Buffer;
     if (this.parts.length === 0 && (this.body ??= packBodies.take()).length - this.bodyUsed >= record) {

@@ -1,7 +1,14 @@
 // Where a snapshot copy puts what it stores: chunks go into a pack while the previous pack is
 // being written and indexed, so hashing never waits for the disk. At most one pack is in flight;
 // a checkpoint (the pages finished with a pack) is committed only once that pack is durable.
-import { ChunkKind, sha256, type ChunkStore, type NewChunk, type PackWriter } from './chunk-store.js';
+import {
+  ChunkKind,
+  sha256,
+  type ChunkStore,
+  type Encoded,
+  type NewChunk,
+  type PackWriter,
+} from './chunk-store.js';
 import type { EngineDb } from './engine-db.js';
 
 export interface FinishedPage {
@@ -49,12 +56,18 @@ export class CopyPipeline {
   }
 
   /**
-   * Stores the bytes unless they are stored already; returns their chunk id. The bytes are kept
-   * by reference (a view into the copy's read buffer) until the pack is written.
+   * Stores the bytes unless they are stored already; returns their chunk id. `encoded` is their
+   * stored form when a hash worker made it (see PackWriter.add).
    */
-  store(kind: ChunkKind, data: Buffer, hash: Buffer = sha256(data), compressible?: boolean): Buffer {
+  store(
+    kind: ChunkKind,
+    data: Buffer,
+    hash: Buffer = sha256(data),
+    compressible?: boolean,
+    encoded?: Encoded,
+  ): Buffer {
     const key = hash.toString('latin1');
-    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key);
+    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key, encoded);
     return hash;
   }
 

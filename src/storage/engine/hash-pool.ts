@@ -4,6 +4,7 @@
 // checkpoint the engine index's write-ahead log (EngineDb), a thread fewer than a worker of its own.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { NOT_ENCODED, type Codec, type Encoded } from './chunk-store.js';
 import type { CheckpointReply, CheckpointRequest, HashReply, HashRequest } from './hash-worker.js';
 
 type Request = HashRequest | CheckpointRequest;
@@ -15,6 +16,8 @@ export interface HashedBlocks {
   hashes: (Buffer | null)[];
   /** Per block: whether compressing it looks worth trying. */
   compressible: boolean[];
+  /** Per block, when the worker was asked to: its stored form if it was worth compressing. */
+  encoded?: (Encoded | undefined)[];
 }
 
 const HASH_WORKER_YOUNG_MIB = 2;
@@ -71,13 +74,19 @@ export class HashPool {
   }
 
   /**
-   * Reads runs of a file into `data` on the worker, then hashes its blocks as hashBlocks does.
-   * `runs`: per run, (offset in `data`, offset in the file, bytes to read, bytes it spans in
-   * `data`); what the file does not have is zeros. Rejects (handing nothing back) if the file
-   * cannot be read.
+   * Reads runs of a file into `data` on the worker, then hashes its blocks as hashBlocks does
+   * (and compresses those worth it, if `encode`). `runs`: per run, (offset in `data`, offset in
+   * the file, bytes to read, bytes it spans in `data`); what the file does not have is zeros.
+   * Rejects (handing nothing back) if the file cannot be read.
    */
-  async readAndHash(file: string, runs: number[], data: Buffer, blockSize: number): Promise<HashedBlocks> {
-    const sent = await this.send(data, blockSize, { file, runs: Float64Array.from(runs) });
+  async readAndHash(
+    file: string,
+    runs: number[],
+    data: Buffer,
+    blockSize: number,
+    encode = false,
+  ): Promise<HashedBlocks> {
+    const sent = await this.send(data, blockSize, { file, runs: Float64Array.from(runs), encode });
     if (sent.reply.error !== undefined) throw new Error(sent.reply.error);
     return this.hashed(sent);
   }
@@ -87,7 +96,18 @@ export class HashPool {
     const hashes = Array.from(reply.zero, (kind, i) =>
       kind === 1 ? null : all.subarray(i * 32, i * 32 + 32),
     );
-    return { data: back, hashes, compressible: Array.from(reply.zero, (kind) => kind === 2) };
+    const compressible = Array.from(reply.zero, (kind) => kind === 2);
+    if (!reply.codecs || !reply.storedLengths || !reply.stored) return { data: back, hashes, compressible };
+    const stored = Buffer.from(reply.stored);
+    let at = 0;
+    const lengths = reply.storedLengths;
+    const encoded = Array.from(reply.codecs, (codec, i) => {
+      if (codec === NOT_ENCODED) return undefined;
+      const length = lengths[i] as number;
+      at += length;
+      return { codec: codec as Codec, stored: stored.subarray(at - length, at) };
+    });
+    return { data: back, hashes, compressible, encoded };
   }
 
   /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */
@@ -100,7 +120,7 @@ export class HashPool {
   private async send(
     data: Buffer,
     blockSize: number,
-    extra: Pick<HashRequest, 'ranges' | 'file' | 'runs'> = {},
+    extra: Pick<HashRequest, 'ranges' | 'file' | 'runs' | 'encode'> = {},
   ): Promise<{ data: Buffer; reply: HashReply }> {
     // Only a buffer whose memory starts it can be transferred (the whole ArrayBuffer goes and
     // comes back, so a pooled buffer partly used is fine). Node's shared pool for small Buffers

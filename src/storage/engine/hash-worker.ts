@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { looksCompressible } from './chunk-store.js';
+import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 
 export interface HashRequest {
   id: number;
@@ -20,6 +20,8 @@ export interface HashRequest {
    */
   file?: string;
   runs?: Float64Array;
+  /** Also compress (chunk-store's encode) each block worth compressing. */
+  encode?: boolean;
 }
 
 export interface HashReply {
@@ -32,6 +34,13 @@ export interface HashReply {
   zero: Uint8Array;
   /** Why the file could not be read (then nothing is hashed). */
   error?: string;
+  /**
+   * With `encode`: per block, its codec (NOT_ENCODED for a block not worth compressing) and
+   * stored length, the stored forms one after the other in `stored`.
+   */
+  codecs?: Uint8Array;
+  storedLengths?: Uint32Array;
+  stored?: ArrayBuffer;
 }
 
 /** Copy the write-ahead log of this SQLite file into it (a PASSIVE checkpoint: writers go on). */
@@ -155,5 +164,30 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       .copy(hashes, i * 32);
   }
   const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
-  parentPort?.postMessage(reply, [request.data, hashes.buffer]);
+  const transfer = [request.data, hashes.buffer];
+  if (request.encode) {
+    const parts: Buffer[] = [];
+    reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
+    reply.storedLengths = new Uint32Array(blocks);
+    for (let i = 0; i < blocks; i++) {
+      if (zero[i] !== 2) continue;
+      const { codec, stored } = encode(
+        data.subarray(i * request.blockSize, (i + 1) * request.blockSize),
+        true,
+      );
+      reply.codecs[i] = codec;
+      reply.storedLengths[i] = stored.length;
+      parts.push(stored);
+    }
+    // One buffer of its own (never a slice of Node's shared pool), so that it can be transferred.
+    const stored = new Uint8Array(new ArrayBuffer(parts.reduce((sum, p) => sum + p.length, 0)));
+    let at = 0;
+    for (const part of parts) {
+      stored.set(part, at);
+      at += part.length;
+    }
+    reply.stored = stored.buffer;
+    transfer.push(stored.buffer);
+  }
+  parentPort?.postMessage(reply, transfer);
 });
