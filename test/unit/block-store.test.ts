@@ -353,6 +353,39 @@ describe('block store', () => {
     await store.collectGarbage();
   });
 
+  it('compresses scattered changed blocks as contiguous ones (on the hash workers)', async () => {
+    await store.createVolume('d-sc', 2 * MiB);
+    const image = Buffer.alloc(2 * MiB);
+    Buffer.alloc(MiB, 'log line 42: request served in 3 ms\n').copy(image, 0);
+    await store.writeVolume('d-sc', 0, image);
+    await store.beginSnapshot('s-sc1', 'd-sc');
+    await store.copySnapshot('s-sc1', noProgress, never);
+    // One random sector into text blocks 3, 10 and 20 and into the empty block 90: runs of one.
+    for (const block of [3, 10, 20, 90]) {
+      const sector = randomBytes(4096);
+      sector.copy(image, block * BS + 4096);
+      await store.writeVolume('d-sc', block * BS + 4096, sector);
+    }
+    await store.beginSnapshot('s-sc2', 'd-sc');
+    await store.copySnapshot('s-sc2', noProgress, never);
+    const codec = (block: number) =>
+      store.db.db
+        .prepare('SELECT codec FROM chunks WHERE hash = ?')
+        .pluck()
+        .get(
+          createHash('sha256')
+            .update(image.subarray(block * BS, (block + 1) * BS))
+            .digest(),
+        );
+    assert.deepEqual([3, 10, 20, 90].map(codec), [1, 1, 1, 2]);
+    assert.equal(sha(await readAll(store, 's-sc2', 2 * MiB)), sha(image));
+    assert.deepEqual((await store.verify()).problems, []);
+    await store.deleteSnapshot('s-sc1');
+    await store.deleteSnapshot('s-sc2');
+    await store.deleteVolume('d-sc');
+    await store.collectGarbage();
+  });
+
   it("counts new pages' holds at the next collection, cancelling out with the old pages' holds", async () => {
     const size = 40 * MiB; // three manifest pages
     await store.createVolume('d-h', size);
