@@ -32,7 +32,7 @@ import {
 import {
   decodePage,
   decodeRoot,
-  encodePage,
+  patchPage,
   encodeRoot,
   PAGE_BLOCKS,
   type Page,
@@ -926,7 +926,7 @@ export class BlockStore implements BlockEngine {
         groups.push(this.readGroup(volume, guard, group).then((h) => ({ blocks: group, ...h })));
       }
       const runs = await Promise.all(groups);
-      return { runs, page: previous ? decodePage(await previous) : (new Map() as Page) };
+      return { runs, previous: await previous };
     };
     const order = [...byPage].sort((a, b) => a[0] - b[0]);
     // Pages are read and hashed ahead of the one being stored: up to LOOKAHEAD_BYTES of blocks
@@ -951,17 +951,18 @@ export class BlockStore implements BlockEngine {
       signal.throwIfAborted();
       const [index, blocks] = order[p] as [number, number[]];
       readAhead();
-      const { runs, page } = await (ahead.shift() as ReturnType<typeof load>);
+      const { runs, previous } = await (ahead.shift() as ReturnType<typeof load>);
       aheadBytes -= blocks.length * volume.blockSize;
       readAhead();
       pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
+      /** slot → the block's chunk id, or null when it is zero now */
+      const changes = new Map<number, Buffer | null>();
       for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
         hashes.forEach((hash, k) => {
           const slot = (group[k] as number) - index * PAGE_BLOCKS;
-          if (hash === null) page.delete(slot);
-          else
-            page.set(
-              slot,
+          changes.set(
+            slot,
+            hash &&
               pipeline.store(
                 ChunkKind.Data,
                 data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
@@ -969,13 +970,14 @@ export class BlockStore implements BlockEngine {
                 compressible[k],
                 encoded?.[k],
               ),
-            );
+          );
         });
       }
       // Every new block was copied into the pack: the read buffers go back for reuse.
       for (const { data } of runs) this.groupBuffers.give(data);
       done += blocks.length;
-      const rebuilt = page.size > 0 ? pipeline.store(ChunkKind.Page, encodePage(page)) : null;
+      const page = patchPage(previous, changes);
+      const rebuilt = page ? pipeline.store(ChunkKind.Page, page) : null;
       finished.set(index, rebuilt);
       pipeline.finishPage({ page: index, hash: rebuilt });
       if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {

@@ -16,25 +16,62 @@ export class ManifestCorrupt extends Error {}
 /** slot (0..PAGE_BLOCKS-1) → chunk id */
 export type Page = Map<number, Buffer>;
 
-export function encodePage(page: Page): Buffer {
-  const slots = [...page.keys()].sort((a, b) => a - b);
-  const out = Buffer.alloc(PAGE_HEADER + slots.length * PAGE_ENTRY);
+/**
+ * A page with some slots changed (a chunk id, or null: the block is zero now), encoded straight
+ * from the encoded page before (undefined: none) by merging the two sorted lists: an incremental
+ * changes a few slots of every page, and decoding a page into a Map and encoding it back was most
+ * of the work of storing one. Returns undefined when no slot is left (the page is empty).
+ */
+export function patchPage(
+  before: Buffer | undefined,
+  changes: Map<number, Buffer | null>,
+): Buffer | undefined {
+  const count = before ? pageCount(before) : 0;
+  const changed = [...changes.keys()].sort((a, b) => a - b);
+  const out = Buffer.alloc(PAGE_HEADER + (count + changed.length) * PAGE_ENTRY);
+  let entries = 0;
+  const put = (slot: number, hash: Buffer, from = 0) => {
+    const at = PAGE_HEADER + entries++ * PAGE_ENTRY;
+    out.writeUInt16LE(slot, at);
+    hash.copy(out, at + 2, from, from + HASH);
+  };
+  let i = 0;
+  for (const slot of changed) {
+    // The entries before this slot are kept as they were; one for this slot is replaced.
+    for (; i < count; i++) {
+      const at = PAGE_HEADER + i * PAGE_ENTRY;
+      const kept = (before as Buffer).readUInt16LE(at);
+      if (kept >= PAGE_BLOCKS) throw new ManifestCorrupt('page slot out of range');
+      if (kept > slot) break;
+      if (kept < slot) put(kept, before as Buffer, at + 2);
+    }
+    const hash = changes.get(slot);
+    if (hash) put(slot, hash);
+  }
+  for (; i < count; i++) {
+    const at = PAGE_HEADER + i * PAGE_ENTRY;
+    const kept = (before as Buffer).readUInt16LE(at);
+    if (kept >= PAGE_BLOCKS) throw new ManifestCorrupt('page slot out of range');
+    put(kept, before as Buffer, at + 2);
+  }
+  if (entries === 0) return undefined;
   out.writeUInt32LE(PAGE_MAGIC, 0);
   out.writeUInt16LE(1, 4);
-  out.writeUInt16LE(slots.length, 6);
-  slots.forEach((slot, i) => {
-    const at = PAGE_HEADER + i * PAGE_ENTRY;
-    out.writeUInt16LE(slot, at);
-    (page.get(slot) as Buffer).copy(out, at + 2);
-  });
-  return out;
+  out.writeUInt16LE(entries, 6);
+  return out.subarray(0, PAGE_HEADER + entries * PAGE_ENTRY);
 }
 
-export function decodePage(data: Buffer): Page {
+/** The number of entries of an encoded page, checked. */
+function pageCount(data: Buffer): number {
   if (data.length < PAGE_HEADER || data.readUInt32LE(0) !== PAGE_MAGIC)
     throw new ManifestCorrupt('bad page header');
   const count = data.readUInt16LE(6);
   if (data.length !== PAGE_HEADER + count * PAGE_ENTRY) throw new ManifestCorrupt('bad page length');
+  return count;
+}
+
+export function decodePage(data: Buffer): Page {
+  const count = pageCount(data);
   const page: Page = new Map();
   for (let i = 0; i < count; i++) {
     const at = PAGE_HEADER + i * PAGE_ENTRY;
