@@ -958,7 +958,8 @@ export class BlockStore implements BlockEngine {
       /** slot → the block's chunk id, or null when it is zero now */
       const changes = new Map<number, Buffer | null>();
       for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
-        hashes.forEach((hash, k) => {
+        for (let k = 0; k < hashes.length; k++) {
+          const hash = hashes[k] as Buffer | null;
           const slot = (group[k] as number) - index * PAGE_BLOCKS;
           changes.set(
             slot,
@@ -971,7 +972,11 @@ export class BlockStore implements BlockEngine {
                 encoded?.[k],
               ),
           );
-        });
+          // A full pack is written at once, mid-page if need be: a pack that fits its (aligned)
+          // buffer is written past the page cache (see the object store); the rest of the page
+          // goes into the next pack, whose checkpoint finishes the page.
+          if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await pipeline.seal();
+        }
       }
       // Every new block was copied into the pack: the read buffers go back for reuse.
       for (const { data } of runs) this.groupBuffers.give(data);

@@ -7,11 +7,13 @@ export class BufferPool {
   constructor(
     readonly size: number,
     private readonly keep: number,
+    /** Makes a buffer of `size` bytes that owns its memory. */
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.from(new ArrayBuffer(size)),
   ) {}
 
   /** A buffer of `size` bytes that owns its memory (so it can be transferred to a worker). */
   take(): Buffer {
-    return this.free.pop() ?? Buffer.from(new ArrayBuffer(this.size));
+    return this.free.pop() ?? this.allocate(this.size);
   }
 
   /** Lets go of every kept buffer (when the work that used them is over). */

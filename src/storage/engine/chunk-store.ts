@@ -8,6 +8,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
 import { BufferPool } from './buffer-pool.js';
+import { alignedBuffer } from './direct-writer.js';
 import type { HashPool } from './hash-pool.js';
 import { decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore } from './object-store.js';
@@ -135,8 +136,11 @@ export interface NewChunk extends Omit<ChunkRow, 'refs'> {
   data?: Buffer;
 }
 
-/** Room for a pack's records, reused from one pack to the next (while packs are being written). */
-const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 3);
+/**
+ * Room for a pack's header and records, reused from one pack to the next (while packs are being
+ * written); page-aligned, so that the pack can be written with direct I/O (see the object store).
+ */
+const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 3, alignedBuffer);
 
 /** Frees the kept pack buffers: called when a copy is over, so that idle memory goes back. */
 export function releasePackBuffers(): void {
@@ -149,8 +153,9 @@ export function releasePackBuffers(): void {
  * a record that does not fit is kept as a part of its own.
  */
 export class PackWriter {
+  /** The pack's first bytes: its header (written at flush), then records. */
   private body: Buffer | undefined;
-  private bodyUsed = 0;
+  private bodyUsed = PACK_HEADER_BYTES;
   private readonly parts: Buffer[] = [];
   private size = PACK_HEADER_BYTES;
   private readonly chunks = new Map<string, NewChunk>();
@@ -221,12 +226,12 @@ export class PackWriter {
    */
   async flush(): Promise<{ packId: string; bytes: number; chunks: NewChunk[] } | undefined> {
     if (this.chunks.size === 0) return undefined;
-    const header = Buffer.alloc(PACK_HEADER_BYTES);
-    PACK_MAGIC.copy(header, 0);
-    header.writeUInt32LE(1, 8);
-    const body = this.body ? [this.body.subarray(0, this.bodyUsed)] : [];
+    const start = this.body ? this.body.subarray(0, this.bodyUsed) : Buffer.alloc(PACK_HEADER_BYTES);
+    start.fill(0, 0, PACK_HEADER_BYTES);
+    PACK_MAGIC.copy(start, 0);
+    start.writeUInt32LE(1, 8);
     try {
-      await this.objects.put(packKey(this.packId), [header, ...body, ...this.parts]);
+      await this.objects.put(packKey(this.packId), [start, ...this.parts]);
     } finally {
       if (this.body) packBodies.give(this.body);
       this.body = undefined;

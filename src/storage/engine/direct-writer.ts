@@ -21,6 +21,53 @@ const WASM_PAGE = 64 * 1024;
 // The one WebAssembly API used here (the project's TypeScript libraries do not declare it).
 declare const WebAssembly: { Memory: new (pages: { initial: number }) => { buffer: ArrayBuffer } };
 
+/** The memory of buffers made by alignedBuffer(). */
+const alignedMemory = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A buffer whose memory starts on a page boundary (WebAssembly memory: its size is rounded up to
+ * 64 KiB), as direct I/O needs.
+ */
+export function alignedBuffer(bytes: number): Buffer {
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) }).buffer;
+  alignedMemory.add(memory);
+  return Buffer.from(memory);
+}
+
+/** Whether direct I/O can write `length` bytes from `buffer` rounded up to DIRECT_ALIGN. */
+export function directWritable(buffer: Uint8Array, length = buffer.length): boolean {
+  return (
+    alignedMemory.has(buffer.buffer) &&
+    buffer.byteOffset % DIRECT_ALIGN === 0 &&
+    buffer.byteOffset + Math.ceil(length / DIRECT_ALIGN) * DIRECT_ALIGN <= buffer.buffer.byteLength
+  );
+}
+
+/**
+ * Creates (or empties) the file and writes `data` into it with direct I/O, flushed: `data` must be
+ * directWritable; the bytes up to the next DIRECT_ALIGN after it are written too, and cut off.
+ */
+export async function writeFileDirect(file: string, data: Uint8Array): Promise<void> {
+  const handle = await open(
+    file,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT,
+    0o600,
+  );
+  try {
+    const padded = Math.ceil(data.length / DIRECT_ALIGN) * DIRECT_ALIGN;
+    const view = new Uint8Array(data.buffer, data.byteOffset, padded);
+    for (let done = 0; done < padded;) {
+      const { bytesWritten } = await handle.write(view, done, padded - done, done);
+      if (bytesWritten <= 0) throw Object.assign(new Error('direct write wrote nothing'), { code: 'EIO' });
+      done += bytesWritten;
+    }
+    if (padded !== data.length) await handle.truncate(data.length);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Staging buffers of closed writers, kept for the next ones (a few: as many as fills run at once),
  * so that restore after restore reuses the same memory instead of leaving it to the collector.
@@ -64,8 +111,7 @@ export class DirectWriter {
     } catch {
       return undefined;
     }
-    const staging =
-      idleStaging.pop() ?? Buffer.from(new WebAssembly.Memory({ initial: STAGING_BYTES / WASM_PAGE }).buffer);
+    const staging = idleStaging.pop() ?? alignedBuffer(STAGING_BYTES);
     // Writes fail late (after write() returned): whether this file system takes direct I/O of
     // this alignment is found out now, with a read, which changes nothing.
     try {
