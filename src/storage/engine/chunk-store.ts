@@ -250,13 +250,11 @@ export function indexPack(
   db: EngineDb,
   flushed: { packId: string; bytes: number; chunks: NewChunk[] },
 ): void {
-  const known = db.knownChunks(flushed.chunks.map((c) => c.hash));
-  const created = flushed.chunks.filter((c) => !known.has(c.hash.toString('latin1')));
   // The holds the new roots take, counted first, so that a page created here is inserted with its
-  // count instead of inserted and then updated.
+  // count instead of inserted and then updated. (Whether any other chunk is new, its insert says.)
   const holds = new Map<string, { hash: Buffer; n: number }>();
-  for (const chunk of created) {
-    if (chunk.kind !== ChunkKind.Root) continue;
+  for (const chunk of flushed.chunks) {
+    if (chunk.kind !== ChunkKind.Root || db.hasChunk(chunk.hash)) continue;
     for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) {
       const key = hash.toString('latin1');
       const entry = holds.get(key);
@@ -265,7 +263,7 @@ export function indexPack(
     }
   }
   let live = 0;
-  for (const chunk of created) {
+  for (const chunk of flushed.chunks) {
     const key = chunk.hash.toString('latin1');
     if (!db.insertChunk(chunk, holds.get(key)?.n ?? 0)) continue;
     if (chunk.kind === ChunkKind.Page) db.addUnsettled(chunk.hash);
