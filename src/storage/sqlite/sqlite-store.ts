@@ -6,7 +6,9 @@
 // Durability: WAL with synchronous=FULL, so a batch is on disk (the WAL fsynced) when its COMMIT
 // returns, and nothing is acknowledged before that. Every write requested while the previous batch
 // was being committed runs in the next batch: one transaction, each write inside its own savepoint
-// (one failure rolls back only itself), one fsync.
+// (one failure rolls back only itself), one fsync. A batch of nothing but writes whose loss changes
+// nothing anyone was told (UNFLUSHED_WRITES) commits without an fsync of its own; the log is
+// ordered, so the next durable commit's fsync takes it along.
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import type {
@@ -427,11 +429,35 @@ export type WriteOp = [name: WriteName, args: unknown[]];
 export type WriteOutcome = [ok: true, value: unknown] | [ok: false, message: string];
 
 /**
+ * Writes that a crash may lose without harm, so that a batch of only these needs no fsync: a
+ * job's claim (a restart hands every claimed job back anyway), an earlier run time for a job (it
+ * then runs at its first one, a second later) and a progress figure (the copy resumes from its
+ * checkpoint and reports again). Each is on the critical path of a snapshot copy, whose own
+ * flushes they would otherwise queue beside.
+ */
+const UNFLUSHED_WRITES: ReadonlySet<WriteName> = new Set<WriteName>([
+  'claimJobs',
+  'expediteJob',
+  'setSnapshotProgress',
+]);
+
+/**
  * Runs a batch in one transaction, each write in its own savepoint, and commits (with
- * synchronous=FULL the commit returns once the WAL is on disk). Throws only if the transaction
- * itself fails; then nothing of the batch was written.
+ * synchronous=FULL the commit returns once the WAL is on disk; see UNFLUSHED_WRITES). Throws only
+ * if the transaction itself fails; then nothing of the batch was written.
  */
 export function runBatch(s: Store, batch: readonly WriteOp[]): WriteOutcome[] {
+  const unflushed = batch.every(([name]) => UNFLUSHED_WRITES.has(name));
+  if (!unflushed) return runTransaction(s, batch);
+  s.stmt.synchronousNormal.run();
+  try {
+    return runTransaction(s, batch);
+  } finally {
+    s.stmt.synchronousFull.run();
+  }
+}
+
+function runTransaction(s: Store, batch: readonly WriteOp[]): WriteOutcome[] {
   const { begin, commit, rollback } = s.stmt;
   begin.run();
   try {
@@ -479,6 +505,8 @@ type AnyWrite = (s: Store, ...args: unknown[]) => unknown;
 export function prepareStatements(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
+    synchronousNormal: p('PRAGMA synchronous = NORMAL'),
+    synchronousFull: p('PRAGMA synchronous = FULL'),
     begin: p('BEGIN IMMEDIATE'),
     commit: p('COMMIT'),
     rollback: p('ROLLBACK'),
