@@ -9,7 +9,10 @@
 // - Restore (before the image changes): `restic restore latest` from the --compression auto repo,
 //   `borg extract --sparse` from the fixed-64-KiB repo, each into an emptied dir; sha256 checked.
 //   restic's is also timed with an fsync of the restored file right after it (restic does not
-//   flush what it restores; ensnap's restore is durable when done).
+//   flush what it restores; ensnap's restore is durable when done), and once more from a cold
+//   repo: its files dropped from the page cache first (ensnap writes its packs past the page
+//   cache, so its restore always reads them from the disk; restic's repo, written moments
+//   before, would otherwise be read from memory).
 // - Incremental: the last full run's repo + cache is kept as the base; every incremental run
 //   starts from a copy of it (untimed, then `sync`) and backs up the modified image (same path,
 //   so restic finds its parent snapshot).
@@ -23,6 +26,7 @@ import {
   available,
   cleanEnv,
   errorText,
+  evictFromPageCache,
   flushFile,
   repeat,
   run,
@@ -209,6 +213,7 @@ export class Baselines {
       // copy is durable when it is done. So restic's restore is also timed with the flush of the
       // file it wrote (one fsync right after it: the like-for-like figure).
       const durable: number[] = [];
+      const coldDurable: number[] = [];
       try {
         const times = await repeat(label, this.o.runs, {
           prepare: async () => {
@@ -223,6 +228,15 @@ export class Baselines {
               await run('restic', ['-r', repo, 'restore', 'latest', '-q', '--target', target], { env })
             ).seconds;
             durable.push(seconds + (await flushFile(restored)));
+            // The same restore from a cold repo (untimed set-up: empty the target, sync, evict).
+            await rm(target, { recursive: true, force: true });
+            await mkdir(target, { recursive: true });
+            await syncDisks();
+            await evictFromPageCache(repo);
+            const cold = (
+              await run('restic', ['-r', repo, 'restore', 'latest', '-q', '--target', target], { env })
+            ).seconds;
+            coldDurable.push(cold + (await flushFile(restored)));
             return seconds;
           },
           after: async (i) => {
@@ -244,6 +258,13 @@ export class Baselines {
             label: `${label}, then its file flushed (fsync)`,
             unit: 's',
             values: durable.slice(1), // without the warmup's
+          });
+        if (c.tool === 'restic')
+          this.add({
+            id: 'restic.restore.cold.durable',
+            label: `${label} from a cold repo (evicted from the page cache), then its file flushed`,
+            unit: 's',
+            values: coldDurable.slice(1),
           });
       } catch (error) {
         this.notes.push(`!! ${label} failed: ${errorText(error)}`);

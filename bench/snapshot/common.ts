@@ -199,6 +199,19 @@ export async function apparentSize(target: string): Promise<number> {
   return total;
 }
 
+/**
+ * Drops the (clean) page-cache pages of every file under `dir`: `dd iflag=nocache count=0` asks
+ * the kernel to (posix_fadvise DONTNEED), no root needed. Call after a sync.
+ */
+export async function evictFromPageCache(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) await evictFromPageCache(file);
+    else if (entry.isFile()) await run('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+  }
+}
+
 /** Allocated bytes of a file (sparse-aware). */
 export async function allocatedSize(file: string): Promise<number> {
   return (await lstat(file)).blocks * 512;
