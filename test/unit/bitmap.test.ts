@@ -55,6 +55,30 @@ describe('bitmap', () => {
     assert.equal(other.count(), copy.count());
   });
 
+  it('gives its set bits as runs, whole words and single bits alike, and back', () => {
+    const bits = 4000 * 8 + 13;
+    const bytes = new Uint8Array(Bitmap.byteLength(bits));
+    bytes.fill(0xff, 64, 640); // runs of whole words
+    bytes.set(randomBytes(100), 1000); // scattered bits
+    bytes.fill(0xff, 1200, 1203); // a run ending inside a word
+    bytes[639 + 1] = 0x01; // a run of whole words that goes on by one bit
+    bytes[bytes.length - 2] = 0xff;
+    bytes[bytes.length - 1] = 0x1f; // the last, partial byte: its five bits
+    const map = new Bitmap(bits, bytes);
+    const expected: [number, number][] = [];
+    for (const bit of reference(bytes, bits)) {
+      const last = expected[expected.length - 1];
+      if (last && last[0] + last[1] === bit) last[1]++;
+      else expected.push([bit, 1]);
+    }
+    assert.deepEqual(map.runs(), expected);
+    assert.equal(
+      map.runs().reduce((sum, [, length]) => sum + length, 0),
+      map.count(),
+    );
+    assert.deepEqual(reference(Bitmap.fromRuns(bits, map.toRuns()).bytes, bits), reference(bytes, bits));
+  });
+
   it('opens a map from its file a piece at a time', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-bitmap-'));
     dirs.push(dir);

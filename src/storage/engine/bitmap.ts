@@ -117,6 +117,50 @@ export class Bitmap {
     }
   }
 
+  /**
+   * The set bits as runs of consecutive bits, in ascending order: [start, length] pairs. Zero
+   * words are skipped and all-ones words taken whole, so a map of long runs (a disk written in
+   * large extents) costs a step per word, not per bit.
+   */
+  runs(): [start: number, length: number][] {
+    const out: [number, number][] = [];
+    if (this.ones_ === 0) return out;
+    const words = this.words();
+    let start = -1;
+    let end = -1; // one past the last bit of the open run
+    const close = () => {
+      if (start >= 0) out.push([start, Math.min(end, this.bits) - start]);
+      start = -1;
+    };
+    for (let w = 0; w < words.length; w++) {
+      const word = words[w] as number;
+      const base = w * 32;
+      if (word === 0) continue;
+      if (word === 0xffffffff) {
+        if (start >= 0 && end === base) end = base + 32;
+        else {
+          close();
+          start = base;
+          end = base + 32;
+        }
+        continue;
+      }
+      for (let rest = word; rest !== 0;) {
+        const low = rest & -rest;
+        const bit = base + (31 - Math.clz32(low));
+        if (start >= 0 && end === bit) end = bit + 1;
+        else {
+          close();
+          start = bit;
+          end = bit + 1;
+        }
+        rest ^= low;
+      }
+    }
+    close();
+    return out.filter(([first, length]) => length > 0 && first < this.bits);
+  }
+
   /** The byte range holding set bits, if any. */
   span(): { from: number; to: number } | undefined {
     if (this.ones_ === 0) return undefined;
@@ -130,19 +174,12 @@ export class Bitmap {
 
   /** The set bits as (start, length) runs of u32: tiny for the sparse maps of big volumes. */
   toRuns(): Buffer {
-    const runs: number[] = [];
-    let start = -1;
-    let previous = -2;
-    for (const bit of this.ones()) {
-      if (bit !== previous + 1) {
-        if (start >= 0) runs.push(start, previous - start + 1);
-        start = bit;
-      }
-      previous = bit;
-    }
-    if (start >= 0) runs.push(start, previous - start + 1);
-    const out = Buffer.alloc(runs.length * 4);
-    runs.forEach((value, i) => out.writeUInt32LE(value, i * 4));
+    const runs = this.runs();
+    const out = Buffer.alloc(runs.length * 8);
+    runs.forEach(([start, length], i) => {
+      out.writeUInt32LE(start, i * 8);
+      out.writeUInt32LE(length, i * 8 + 4);
+    });
     return out;
   }
 

@@ -350,15 +350,10 @@ export class Volume {
   /** Byte ranges that may hold data (blocks ever written), merged; the rest reads as zeros. */
   extents(): Extent[] {
     this.refuse();
-    const out: Extent[] = [];
-    for (const block of this.allocated.map.ones()) {
+    return this.allocated.map.runs().map(([block, blocks]) => {
       const offset = block * this.blockSize;
-      const length = Math.min(this.blockSize, this.sizeBytes - offset);
-      const last = out[out.length - 1];
-      if (last && last.offset + last.length === offset) last.length += length;
-      else out.push({ offset, length });
-    }
-    return out;
+      return { offset, length: Math.min(blocks * this.blockSize, this.sizeBytes - offset) };
+    });
   }
 
   /**
