@@ -47,17 +47,24 @@ describe('engine index checkpoints', () => {
     });
     try {
       assert.equal(db.db.pragma('wal_autocheckpoint', { simple: true }), 0);
-      const before = (await stat(file)).size;
+      const sizeBefore = (await stat(file)).size;
       // Far past SQLite's default of a checkpoint per 1000 pages of log, in quick commits.
+      const t0 = performance.now();
       for (let i = 0; i < 20; i++) enterChunks(db, 500);
-      assert.equal(started.length, 1, 'one checkpoint for commits made within a quarter second');
+      const elapsed = performance.now() - t0;
+      assert.ok(started.length >= 1, 'the commits asked for a checkpoint');
+      assert.ok(
+        started.length <= 1 + Math.floor(elapsed / 250),
+        `at most one checkpoint per quarter second: ${started.length} in ${elapsed.toFixed(0)} ms`,
+      );
       await Promise.all(started);
+      const asked = started.length;
       await sleep(300);
       enterChunks(db, 10);
-      assert.equal(started.length, 2, 'the next commit after a quarter second asks again');
+      assert.equal(started.length, asked + 1, 'the next commit after a quarter second asks again');
       await Promise.all(started);
       // The rows reached the database file itself: another thread copied the log into it.
-      assert.ok((await stat(file)).size > before + 500_000, 'the database file grew by the checkpoint');
+      assert.ok((await stat(file)).size > sizeBefore + 500_000, 'the database file grew by the checkpoint');
       assert.equal(db.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get(), 10_010);
     } finally {
       await pool.close();

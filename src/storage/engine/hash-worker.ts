@@ -1,5 +1,7 @@
-// Runs in a worker thread: hashes the blocks of one buffer (see HashPool), and checkpoints the
-// engine index's write-ahead log (see EngineDb) so that the event loop never does.
+// Runs in a worker thread: hashes the blocks of one buffer (see HashPool), after reading them from
+// a disk's raw file when asked and compressing them when asked (a snapshot copy's scattered
+// blocks); and checkpoints the engine index's write-ahead log (see EngineDb) so that the event
+// loop never does.
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
