@@ -98,6 +98,26 @@ describe('block store', () => {
     assert.equal(sha(await store.readVolume('d-a', 0, size)), sha(image));
   });
 
+  it('reports progress with every pack it writes, mid-page too', async () => {
+    const size = 16 * MiB; // one page of blocks, two packs of random data
+    await store.createVolume('d-pg', size);
+    await store.writeVolume('d-pg', 0, randomBytes(size));
+    await store.beginSnapshot('s-pg', 'd-pg');
+    const reported: number[] = [];
+    await store.copySnapshot('s-pg', async (fraction) => void reported.push(fraction), never);
+    assert.ok(
+      reported.some((f) => f > 0.3 && f < 0.7),
+      `a figure halfway through the page: ${reported.join(', ')}`,
+    );
+    assert.deepEqual(
+      reported,
+      [...reported].sort((a, b) => a - b),
+      'never going back',
+    );
+    await store.deleteVolume('d-pg');
+    await store.deleteSnapshot('s-pg');
+  });
+
   it('lends read answers from a pool: a buffer given back is reused, never handed out twice', async () => {
     const size = 2 * MiB;
     await store.createVolume('d-lend', size);

@@ -129,7 +129,7 @@ export class Bitmap {
     let start = -1;
     let end = -1; // one past the last bit of the open run
     const close = () => {
-      if (start >= 0) out.push([start, Math.min(end, this.bits) - start]);
+      if (start >= 0 && start < this.bits) out.push([start, Math.min(end, this.bits) - start]);
       start = -1;
     };
     for (let w = 0; w < words.length; w++) {
@@ -158,7 +158,7 @@ export class Bitmap {
       }
     }
     close();
-    return out.filter(([first, length]) => length > 0 && first < this.bits);
+    return out;
   }
 
   /** The byte range holding set bits, if any. */

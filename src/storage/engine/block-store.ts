@@ -893,6 +893,12 @@ export class BlockStore implements BlockEngine {
       list.push(block);
     }
     let lastCheckpoint = Date.now();
+    /** Writes the pack filled so far (its checkpoint follows) and reports progress. */
+    const checkpoint = async () => {
+      await pipeline.seal();
+      lastCheckpoint = Date.now();
+      await onProgress(total === 0 ? 1 : done / total);
+    };
     /** The pages this attempt rebuilt: index → chunk id (null: the page is empty now). */
     const finished = new Map<number, Buffer | null>();
     const pipeline = new CopyPipeline(this.chunks, this.db, async (flushed, pages) => {
@@ -975,21 +981,18 @@ export class BlockStore implements BlockEngine {
           // A full pack is written at once, mid-page if need be: a pack that fits its (aligned)
           // buffer is written past the page cache (see the object store); the rest of the page
           // goes into the next pack, whose checkpoint finishes the page.
-          if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await pipeline.seal();
+          done++;
+          if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await checkpoint();
         }
       }
       // Every new block was copied into the pack: the read buffers go back for reuse.
       for (const { data } of runs) this.groupBuffers.give(data);
-      done += blocks.length;
       const page = patchPage(previous, changes);
       const rebuilt = page ? pipeline.store(ChunkKind.Page, page) : null;
       finished.set(index, rebuilt);
       pipeline.finishPage({ page: index, hash: rebuilt });
-      if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS) {
-        await pipeline.seal();
-        lastCheckpoint = Date.now();
-        await onProgress(total === 0 ? 1 : done / total);
-      }
+      if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS)
+        await checkpoint();
     }
     // The manifest: the parent's pages, with the ones rebuilt put in (by an earlier attempt,
     // checkpointed, or by this one). It goes into the last pack, with the last pages: a pack

@@ -1,6 +1,7 @@
 // Where a snapshot copy puts what it stores: chunks go into a pack while the previous pack is
-// being written and indexed, so hashing never waits for the disk. At most one pack is in flight;
-// a checkpoint (the pages finished with a pack) is committed only once that pack is durable.
+// being written and indexed, so hashing never waits for the disk. At most PACKS_IN_FLIGHT packs are
+// in flight; a checkpoint (the pages finished with a pack) is committed only once that pack is
+// durable.
 import {
   ChunkKind,
   sha256,

@@ -385,7 +385,7 @@ export class Volume {
    * it, and it is neither closed nor broken): another thread may then read it by path.
    */
   plainFile(): string | undefined {
-    return this.hydration || this.closed || this.broken ? undefined : path.join(this.dir, DATA_FILE);
+    return this.hydration || this.closed || this.broken ? undefined : this.dataFile;
   }
 
   /** The content of a block as the snapshot sees it: preserved if it was overwritten, else live. */
