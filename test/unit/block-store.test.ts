@@ -40,7 +40,9 @@ async function snapshotOfDeletedDisk(store: BlockStore, snapshotId: string, size
  */
 async function assertCountsMatchManifests(store: BlockStore): Promise<void> {
   const rows = store.db.db
-    .prepare('SELECT hash, kind, pack, offset, stored_len AS storedLen, refs FROM chunks')
+    .prepare(
+      'SELECT c.hash, c.kind, p.id AS pack, c.offset, c.stored_len AS storedLen, c.refs FROM chunks c JOIN packs p ON p.seq = c.pack',
+    )
     .all() as { hash: Buffer; kind: number; pack: string; offset: number; storedLen: number; refs: number }[];
   const unsettled = store.db.db.prepare('SELECT count(*) FROM unsettled_pages').pluck().get();
   assert.equal(unsettled, 0, 'every page is settled');

@@ -1,4 +1,5 @@
-// The engine index's write-ahead log is checkpointed on a hash worker, not in the commits.
+// The engine index: its write-ahead log is checkpointed on a hash worker, not in the commits; its
+// migrations keep what an older index holds.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -6,17 +7,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EngineDb } from '../../src/storage/engine/engine-db.js';
+import Database from 'better-sqlite3';
+import { ENGINE_MIGRATIONS, EngineDb } from '../../src/storage/engine/engine-db.js';
 import { HashPool } from '../../src/storage/engine/hash-pool.js';
+import { applyMigrations } from '../../src/storage/sqlite/migrate.js';
 
 /** Enters `count` data chunks of a pack in one transaction. */
 function enterChunks(db: EngineDb, count: number): void {
+  const pack = randomBytes(16).toString('hex');
   db.transaction(() => {
+    db.insertPack(pack, count, count);
     for (let i = 0; i < count; i++) {
       const chunk = {
         hash: randomBytes(32),
         kind: 0,
-        pack: 'p1',
+        pack,
         offset: i,
         storedLen: 1,
         rawLen: 1,
@@ -76,6 +81,104 @@ describe('engine index checkpoints', () => {
     const db = new EngineDb(path.join(dir, 'plain.db'));
     try {
       assert.equal(db.db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migration 3 keeps every chunk and pack of an index made before it, pack names and all', () => {
+    const file = path.join(dir, 'v2.db');
+    const old = new Database(file);
+    applyMigrations(
+      old,
+      ENGINE_MIGRATIONS.filter((m) => m.version <= 2),
+    );
+    const insertPack = old.prepare(
+      'INSERT INTO packs (id, bytes, live_bytes, created_ms) VALUES (?, ?, ?, ?)',
+    );
+    const insertChunk = old.prepare(
+      'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const hashes = Array.from({ length: 6 }, () => randomBytes(32));
+    insertPack.run('pack-b', 300, 200, 2);
+    insertPack.run('pack-a', 100, 90, 1);
+    // Chunks of pack-a, out of offset order, one of pack-b, and one naming a pack with no row.
+    insertChunk.run(hashes[0], 0, 'pack-a', 64, 10, 20, 1, 1);
+    insertChunk.run(hashes[1], 0, 'pack-a', 16, 10, 10, 0, 0);
+    insertChunk.run(hashes[2], 1, 'pack-b', 16, 30, 30, 0, 2);
+    insertChunk.run(hashes[3], 0, 'pack-gone', 16, 5, 5, 0, 1);
+    old.close();
+
+    const db = new EngineDb(file);
+    try {
+      assert.deepEqual(db.chunk(hashes[0] as Buffer), {
+        hash: hashes[0],
+        kind: 0,
+        pack: 'pack-a',
+        offset: 64,
+        storedLen: 10,
+        rawLen: 20,
+        codec: 1,
+        refs: 1,
+      });
+      assert.deepEqual(
+        db.chunksInPack('pack-a').map((row) => row.offset),
+        [16, 64],
+      );
+      assert.equal(db.chunk(hashes[2] as Buffer)?.pack, 'pack-b');
+      assert.equal(db.chunk(hashes[3] as Buffer)?.pack, 'pack-gone', 'a chunk whose pack had no row is kept');
+      assert.deepEqual(
+        db.garbage(0).map((row) => row.hash),
+        [hashes[1]],
+      );
+      assert.deepEqual(
+        db.packs().sort((a, b) => (a.id < b.id ? -1 : 1)),
+        [
+          { id: 'pack-a', bytes: 100, liveBytes: 90 },
+          { id: 'pack-b', bytes: 300, liveBytes: 200 },
+          { id: 'pack-gone', bytes: 0, liveBytes: 0 },
+        ],
+      );
+      // New chunks go in as before, and name their pack.
+      db.transaction(() => {
+        db.insertPack('pack-c', 50, 0);
+        const chunk = {
+          hash: hashes[4] as Buffer,
+          kind: 0,
+          pack: 'pack-c',
+          offset: 16,
+          storedLen: 5,
+          rawLen: 5,
+          codec: 0,
+        };
+        assert.equal(db.insertChunk(chunk, 0), true);
+        assert.equal(
+          db.insertChunk({ ...chunk, hash: hashes[0] as Buffer }, 0),
+          false,
+          'a known chunk is not new',
+        );
+      });
+      assert.equal(db.chunk(hashes[4] as Buffer)?.pack, 'pack-c');
+      db.moveChunk(hashes[4] as Buffer, 'pack-b', 80);
+      assert.deepEqual(
+        db.chunksInPack('pack-b').map((row) => row.offset),
+        [16, 80],
+      );
+      // A chunk cannot name a pack the index does not have.
+      assert.throws(() =>
+        db.insertChunk(
+          {
+            hash: hashes[5] as Buffer,
+            kind: 0,
+            pack: 'pack-none',
+            offset: 16,
+            storedLen: 5,
+            rawLen: 5,
+            codec: 0,
+          },
+          0,
+        ),
+      );
     } finally {
       db.close();
     }

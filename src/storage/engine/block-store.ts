@@ -1312,12 +1312,12 @@ export class BlockStore implements BlockEngine {
     const flushed = await pack.flush();
     this.db.transaction(() => {
       if (flushed) {
+        this.db.insertPack(flushed.packId, flushed.bytes, flushed.bytes - PACK_HEADER_BYTES);
         const at = new Map(flushed.chunks.map((c) => [c.hash.toString('hex'), c]));
         for (const row of live) {
           const moved = at.get(row.hash.toString('hex'));
           if (moved) this.db.moveChunk(row.hash, moved.pack, moved.offset);
         }
-        this.db.insertPack(flushed.packId, flushed.bytes, flushed.bytes - PACK_HEADER_BYTES);
       }
       this.db.deletePack(packId);
     });

@@ -262,6 +262,7 @@ export function indexPack(
       else holds.set(key, { hash, n: 1 });
     }
   }
+  db.insertPack(flushed.packId, flushed.bytes, 0); // first: its chunks name it
   let live = 0;
   for (const chunk of flushed.chunks) {
     const key = chunk.hash.toString('latin1');
@@ -270,7 +271,7 @@ export function indexPack(
     holds.delete(key);
     live += RECORD_HEADER_BYTES + chunk.storedLen;
   }
-  db.insertPack(flushed.packId, flushed.bytes, live);
+  db.addPackLive(flushed.packId, live);
   for (const { hash, n } of holds.values()) db.addRefs(hash, n);
 }
 
