@@ -270,7 +270,9 @@ export class EngineDb {
         `SELECT ${CHUNK_COLUMNS} FROM unsettled_pages u JOIN chunks c ON c.hash = u.hash JOIN packs p ON p.seq = c.pack WHERE c.refs > 0 AND u.hash > ? ORDER BY u.hash LIMIT 512`,
       ),
       garbageOfKind: p(`SELECT ${CHUNK_COLUMNS} FROM ${CHUNKS} WHERE c.refs = 0 AND c.kind = ? LIMIT 512`),
-      moveChunk: p('UPDATE chunks SET pack = (SELECT seq FROM packs WHERE id = ?), offset = ? WHERE hash = ?'),
+      moveChunk: p(
+        'UPDATE chunks SET pack = (SELECT seq FROM packs WHERE id = ?), offset = ? WHERE hash = ?',
+      ),
       deleteChunk: p('DELETE FROM chunks WHERE hash = ?'),
       chunksInPack: p(
         `SELECT ${CHUNK_COLUMNS} FROM ${CHUNKS} WHERE c.pack = (SELECT seq FROM packs WHERE id = ?) ORDER BY c.offset`,
