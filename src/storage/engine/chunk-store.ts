@@ -415,7 +415,12 @@ export class ChunkStore {
         let bytes: Buffer;
         try {
           const length = last.offset + last.storedLen - first.offset;
-          const into = lease && length <= lease.pool.size ? lease.pool.take() : undefined;
+          // A few chunks (the tail of a group, a restore of a few blocks) are read into a buffer of
+          // their own size: a pooled one each would hold 4 MiB for them.
+          const into =
+            lease && length <= lease.pool.size && length > lease.pool.size / 4
+              ? lease.pool.take()
+              : undefined;
           bytes = await this.objects.read(packKey(first.pack), first.offset, length, into);
         } catch (error) {
           const failure = unreadable(first, error);
@@ -453,8 +458,11 @@ export class ChunkStore {
   }
 }
 
-/** How much one read of neighbouring chunks may span. */
-export const READ_SPAN_BYTES = 4 * 1024 * 1024;
+/**
+ * How much one read of neighbouring chunks may span: 4 MiB of blocks and their record headers, so
+ * that a group of a restore (4 MiB of blocks, copied in together) is one read, not two.
+ */
+export const READ_SPAN_BYTES = 4 * 1024 * 1024 + 64 * 1024;
 
 /** Pooled buffers that getMany reads into, and those it took (to be given back after use). */
 export interface ReadLease {
