@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineNotReady } from '../../src/domain/ports.js';
 import { BlockStore } from '../../src/storage/engine/block-store.js';
-import { ChunkKind, packKey } from '../../src/storage/engine/chunk-store.js';
+import { ChunkKind, packKey, sha256 } from '../../src/storage/engine/chunk-store.js';
 import { decodePage } from '../../src/storage/engine/manifest.js';
 
 const BS = 16 * 1024;
@@ -300,6 +300,37 @@ describe('block store', () => {
       await store.deleteVolume(id);
     }
     await store.deleteSnapshot('s-fs');
+  });
+
+  it('a restore reads each group of 256 blocks in one read', async () => {
+    const size = 16 * MiB;
+    const content = await snapshotOfDeletedDisk(store, 's-gr', size);
+    const objects = store.objectStore;
+    const read = objects.read.bind(objects);
+    const lengths: number[] = [];
+    objects.read = async (key, offset, length, into) => {
+      lengths.push(length);
+      return read(key, offset, length, into);
+    };
+    try {
+      await store.createVolume('d-gr', size, 's-gr');
+      while ((await store.restoreProgress('d-gr')) !== undefined) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      objects.read = read;
+    }
+    // A group of 256 blocks (4 MiB and their record headers) is one read per pack it lies in; a
+    // group's last block is not read apart.
+    let expected = 0;
+    for (let group = 0; group < size / BS / 256; group++) {
+      const packs = new Set<string>();
+      for (let block = group * 256; block < (group + 1) * 256; block++)
+        packs.add(store.db.chunk(sha256(content.subarray(block * BS, (block + 1) * BS)))?.pack ?? '');
+      expected += packs.size;
+    }
+    assert.equal(lengths.filter((length) => length >= BS && length % (BS + 48) === BS).length, expected);
+    assert.equal(sha(await store.readVolume('d-gr', 0, size)), sha(content));
+    await store.deleteVolume('d-gr');
+    await store.deleteSnapshot('s-gr');
   });
 
   it('writes made while the background fill runs are never overwritten by it', async () => {
