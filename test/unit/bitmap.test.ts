@@ -1,5 +1,5 @@
-// Bitmaps: loading, copying and clearing write only the words that change (so a sparse map of a
-// big volume stays mostly untouched memory) and keep the count of set bits exact.
+// Bitmaps: held in pages made when a bit in them is first set (a sparse map of a big volume holds
+// a few pages), with the count of set bits kept exact.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -49,7 +49,8 @@ describe('bitmap', () => {
     map.clearAll();
     assert.equal(map.count(), 0);
     assert.deepEqual([...map.ones()], []);
-    assert.ok(map.bytes.every((b) => b === 0));
+    assert.ok(map.bytesIn(0, Bitmap.byteLength(bits)).every((b) => b === 0));
+    assert.equal(map.heldBytes, 0, 'a cleared map holds no pages');
     // The copies are their own.
     assert.deepEqual([...copy.ones()], reference(bytes, bits));
     assert.equal(other.count(), copy.count());
@@ -76,7 +77,44 @@ describe('bitmap', () => {
       map.runs().reduce((sum, [, length]) => sum + length, 0),
       map.count(),
     );
-    assert.deepEqual(reference(Bitmap.fromRuns(bits, map.toRuns()).bytes, bits), reference(bytes, bits));
+    assert.deepEqual(
+      reference(Bitmap.fromRuns(bits, map.toRuns()).bytesIn(0, Bitmap.byteLength(bits)), bits),
+      reference(bytes, bits),
+    );
+  });
+
+  it('holds only the pages it has bits in, across page edges, and persists what it holds', async () => {
+    const bits = 500 * 64 * 1024 * 8; // a 500 GiB volume at 16 KiB blocks: 4 MiB of map
+    const map = new Bitmap(bits);
+    assert.equal(map.heldBytes, 0);
+    const page = 64 * 1024 * 8; // bits per page
+    // Runs across the edge of two pages, at the start, the middle and the end of the map.
+    const runs: [number, number][] = [
+      [0, 100],
+      [3 * page - 5, 10],
+      [bits - 40, 40],
+    ];
+    for (const [start, length] of runs) map.setRange(start, start + length - 1);
+    assert.equal(map.heldBytes, 4 * 64 * 1024, 'the pages with bits in them, no more');
+    assert.deepEqual(map.runs(), runs);
+    assert.equal(map.count(), 150);
+    assert.ok(map.has(3 * page) && !map.has(3 * page + 5) && !map.has(page));
+    assert.deepEqual(map.span(), { from: 0, to: Bitmap.byteLength(bits) });
+    const copy = new Bitmap(bits);
+    copy.or(map);
+    assert.deepEqual(copy.runs(), runs);
+    assert.equal(copy.count(), 150);
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-bitmap-'));
+    dirs.push(dir);
+    const file = await BitmapFile.create(path.join(dir, 'map.bitmap'), bits);
+    file.map.assign(map);
+    await file.persistAll();
+    await file.close();
+    const opened = await BitmapFile.open(path.join(dir, 'map.bitmap'), bits);
+    assert.deepEqual(opened.map.runs(), runs);
+    assert.equal(opened.map.heldBytes, 4 * 64 * 1024, 'opening makes only the pages with bits in them');
+    await opened.close();
   });
 
   it('opens a map from its file a piece at a time', async () => {

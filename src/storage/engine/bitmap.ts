@@ -1,13 +1,22 @@
 // A bit per block of a volume: which blocks changed since a snapshot, which hold data. Kept in
 // memory and mirrored to a file; the file is the durable copy (see BitmapFile).
 //
-// A 500 GiB volume's map is 4 MiB, nearly all zero. Its memory comes zeroed from the system and
-// costs nothing until a page of it is written, so the map writes only words that change: copied,
-// loaded or cleared, a sparse map stays a few resident pages instead of 4 MiB per map.
+// A 500 GiB volume's map is 4 MiB, nearly all zero. It is held in pages of 64 KiB made when a bit
+// in them is first set, so a sparse map of a big volume costs a few pages, not 4 MiB per map. (One
+// array for the whole map relied on memory that comes zeroed and stays untouched; but once the C
+// allocator reuses memory it has freed, it zeroes it by writing, and every map of every 500 GiB
+// disk was 4 MiB of resident memory.)
 import { open, type FileHandle } from 'node:fs/promises';
 
+/** Bytes per page: 512 Ki bits, 8 GiB of disk at 16 KiB per block. A multiple of 4. */
+const PAGE_BYTES = 64 * 1024;
+/** What a page not made yet reads as. */
+const ZERO_PAGE = new Uint8Array(PAGE_BYTES);
+
 export class Bitmap {
-  readonly bytes: Uint8Array;
+  /** The map's bytes, in whole 32-bit words (scans skip four bytes at a time). */
+  private readonly length: number;
+  private pages: (Uint8Array | undefined)[];
   /** Set bits, kept up to date so that "anything set?" costs nothing on a 500 GiB volume. */
   private ones_: number;
 
@@ -15,36 +24,38 @@ export class Bitmap {
     readonly bits: number,
     bytes?: Uint8Array,
   ) {
-    // Whole 32-bit words, so that scans can skip four bytes at a time.
-    this.bytes = new Uint8Array(Math.ceil(Math.ceil(bits / 8) / 4) * 4);
+    this.length = Math.ceil(Math.ceil(bits / 8) / 4) * 4;
+    this.pages = new Array<Uint8Array | undefined>(Math.ceil(this.length / PAGE_BYTES));
     this.ones_ = 0;
     if (bytes) this.load(bytes.subarray(0, Math.ceil(bits / 8)), 0);
   }
 
-  /** Puts `bytes` in at byte `at` (a multiple of 4), writing only the words that change. */
-  load(bytes: Uint8Array, at: number): void {
-    const words = this.words();
-    const base = at >>> 2;
-    const whole = bytes.length >>> 2;
-    for (let i = 0; i < whole; i++) {
-      const k = i * 4;
-      const value =
-        ((bytes[k] as number) |
-          ((bytes[k + 1] as number) << 8) |
-          ((bytes[k + 2] as number) << 16) |
-          ((bytes[k + 3] as number) << 24)) >>>
-        0;
-      const old = words[base + i] as number;
-      if (old === value) continue;
-      words[base + i] = value;
-      this.ones_ += popcount32(value) - popcount32(old);
+  /** Page `index`, made (zeroed) if it was not yet. */
+  private page(index: number): Uint8Array {
+    let page = this.pages[index];
+    if (!page) {
+      page = new Uint8Array(Math.min(PAGE_BYTES, this.length - index * PAGE_BYTES));
+      this.pages[index] = page;
     }
-    for (let i = whole * 4; i < bytes.length; i++) {
-      const old = this.bytes[at + i] as number;
-      const value = bytes[i] as number;
-      if (old === value) continue;
-      this.bytes[at + i] = value;
-      this.ones_ += popcount32(value) - popcount32(old);
+    return page;
+  }
+
+  /** Puts `bytes` in at byte `at` (a multiple of 4); pages it would leave all zero are not made. */
+  load(bytes: Uint8Array, at: number): void {
+    for (let done = 0; done < bytes.length;) {
+      const index = Math.floor((at + done) / PAGE_BYTES);
+      const offset = at + done - index * PAGE_BYTES;
+      const part = bytes.subarray(done, done + Math.min(bytes.length - done, PAGE_BYTES - offset));
+      done += part.length;
+      if (!this.pages[index] && isZero(part)) continue;
+      const page = this.page(index);
+      for (let i = 0; i < part.length; i++) {
+        const old = page[offset + i] as number;
+        const value = part[i] as number;
+        if (old === value) continue;
+        page[offset + i] = value;
+        this.ones_ += popcount32(value) - popcount32(old);
+      }
     }
   }
 
@@ -52,8 +63,33 @@ export class Bitmap {
     return Math.ceil(bits / 8);
   }
 
+  /** The bytes from..to (a copy; zeros where no page was made). */
+  bytesIn(from: number, to: number): Uint8Array {
+    const out = new Uint8Array(to - from);
+    for (let at = from; at < to;) {
+      const part = this.part(at, to);
+      out.set(part, at - from);
+      at += part.length;
+    }
+    return out;
+  }
+
+  /** The bytes from `at` to `to` or the end of its page, whichever comes first (not a copy). */
+  part(at: number, to: number): Uint8Array {
+    const index = Math.floor(at / PAGE_BYTES);
+    const offset = at - index * PAGE_BYTES;
+    return (this.pages[index] ?? ZERO_PAGE).subarray(offset, offset + Math.min(to - at, PAGE_BYTES - offset));
+  }
+
+  /** Memory the map holds: its pages made so far. */
+  get heldBytes(): number {
+    return this.pages.reduce((sum, page) => sum + (page?.length ?? 0), 0);
+  }
+
   has(bit: number): boolean {
-    return ((this.bytes[bit >>> 3] as number) & (1 << (bit & 7))) !== 0;
+    const byte = bit >>> 3;
+    const page = this.pages[Math.floor(byte / PAGE_BYTES)];
+    return page !== undefined && ((page[byte % PAGE_BYTES] as number) & (1 << (bit & 7))) !== 0;
   }
 
   count(): number {
@@ -64,12 +100,19 @@ export class Bitmap {
   setRange(first: number, last: number): { from: number; to: number } | undefined {
     let from = -1;
     let to = -1;
+    let page: Uint8Array | undefined;
+    let pageIndex = -1;
     for (let bit = first; bit <= last; bit++) {
       const index = bit >>> 3;
+      if (Math.floor(index / PAGE_BYTES) !== pageIndex) {
+        pageIndex = Math.floor(index / PAGE_BYTES);
+        page = this.page(pageIndex);
+      }
       const mask = 1 << (bit & 7);
-      const byte = this.bytes[index] as number;
+      const at = index % PAGE_BYTES;
+      const byte = (page as Uint8Array)[at] as number;
       if ((byte & mask) === 0) {
-        this.bytes[index] = byte | mask;
+        (page as Uint8Array)[at] = byte | mask;
         this.ones_++;
         if (from < 0) from = index;
         to = index + 1;
@@ -78,41 +121,50 @@ export class Bitmap {
     return from < 0 ? undefined : { from, to };
   }
 
+  /** Clears every bit (and lets go of every page). */
   clearAll(): void {
     if (this.ones_ === 0) return;
-    const words = this.words();
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0) words[i] = 0;
+    this.pages = new Array<Uint8Array | undefined>(this.pages.length);
     this.ones_ = 0;
   }
 
   /** Becomes a copy of `other` (same size). */
   assign(other: Bitmap): void {
-    this.load(other.bytes.subarray(0, this.bytes.length), 0);
+    this.pages = other.pages.map((page) => page?.slice());
+    this.ones_ = other.ones_;
   }
 
   or(other: Bitmap): void {
-    const a = this.words();
-    const b = other.words();
-    for (let i = 0; i < a.length; i++) if (b[i]) a[i] = (a[i] as number) | (b[i] as number);
-    this.ones_ = popcount(this.bytes);
+    other.pages.forEach((theirs, index) => {
+      if (!theirs) return;
+      const a = words(this.page(index));
+      const b = words(theirs);
+      for (let i = 0; i < a.length; i++) if (b[i]) a[i] = (a[i] as number) | (b[i] as number);
+    });
+    this.ones_ = this.pages.reduce((sum, page) => sum + (page ? popcount(page) : 0), 0);
   }
 
-  private words(): Uint32Array {
-    return new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 2);
+  /** The words of the pages made, with the bit number of each page's first bit. */
+  private *pageWords(): Generator<[Uint32Array, number]> {
+    for (let index = 0; index < this.pages.length; index++) {
+      const page = this.pages[index];
+      if (page) yield [words(page), index * PAGE_BYTES * 8];
+    }
   }
 
   /** The set bits in ascending order; zero words are skipped, so sparse maps are cheap. */
   *ones(): Generator<number> {
     if (this.ones_ === 0) return;
-    const words = this.words();
-    for (let w = 0; w < words.length; w++) {
-      let word = words[w] as number;
-      while (word !== 0) {
-        const low = word & -word;
-        const bit = w * 32 + (31 - Math.clz32(low));
-        if (bit >= this.bits) return;
-        yield bit;
-        word ^= low;
+    for (const [pageWords, first] of this.pageWords()) {
+      for (let w = 0; w < pageWords.length; w++) {
+        let word = pageWords[w] as number;
+        while (word !== 0) {
+          const low = word & -word;
+          const bit = first + w * 32 + (31 - Math.clz32(low));
+          if (bit >= this.bits) return;
+          yield bit;
+          word ^= low;
+        }
       }
     }
   }
@@ -125,36 +177,37 @@ export class Bitmap {
   runs(): [start: number, length: number][] {
     const out: [number, number][] = [];
     if (this.ones_ === 0) return out;
-    const words = this.words();
     let start = -1;
     let end = -1; // one past the last bit of the open run
     const close = () => {
       if (start >= 0 && start < this.bits) out.push([start, Math.min(end, this.bits) - start]);
       start = -1;
     };
-    for (let w = 0; w < words.length; w++) {
-      const word = words[w] as number;
-      const base = w * 32;
-      if (word === 0) continue;
-      if (word === 0xffffffff) {
-        if (start >= 0 && end === base) end = base + 32;
-        else {
-          close();
-          start = base;
-          end = base + 32;
+    for (const [pageWords, first] of this.pageWords()) {
+      for (let w = 0; w < pageWords.length; w++) {
+        const word = pageWords[w] as number;
+        const base = first + w * 32;
+        if (word === 0) continue;
+        if (word === 0xffffffff) {
+          if (start >= 0 && end === base) end = base + 32;
+          else {
+            close();
+            start = base;
+            end = base + 32;
+          }
+          continue;
         }
-        continue;
-      }
-      for (let rest = word; rest !== 0;) {
-        const low = rest & -rest;
-        const bit = base + (31 - Math.clz32(low));
-        if (start >= 0 && end === bit) end = bit + 1;
-        else {
-          close();
-          start = bit;
-          end = bit + 1;
+        for (let rest = word; rest !== 0;) {
+          const low = rest & -rest;
+          const bit = base + (31 - Math.clz32(low));
+          if (start >= 0 && end === bit) end = bit + 1;
+          else {
+            close();
+            start = bit;
+            end = bit + 1;
+          }
+          rest ^= low;
         }
-        rest ^= low;
       }
     }
     close();
@@ -164,12 +217,17 @@ export class Bitmap {
   /** The byte range holding set bits, if any. */
   span(): { from: number; to: number } | undefined {
     if (this.ones_ === 0) return undefined;
-    const words = this.words();
-    let first = 0;
-    while (words[first] === 0) first++;
-    let last = words.length - 1;
-    while (words[last] === 0) last--;
-    return { from: first * 4, to: Math.min(this.bytes.length, last * 4 + 4) };
+    let from = -1;
+    let to = -1;
+    for (const [pageWords, first] of this.pageWords()) {
+      for (let w = 0; w < pageWords.length; w++) {
+        if (pageWords[w] === 0) continue;
+        const at = first / 8 + w * 4;
+        if (from < 0) from = at;
+        to = at + 4;
+      }
+    }
+    return from < 0 ? undefined : { from, to: Math.min(this.length, to) };
   }
 
   /** The set bits as (start, length) runs of u32: tiny for the sparse maps of big volumes. */
@@ -193,8 +251,18 @@ export class Bitmap {
   }
 
   copy(): Bitmap {
-    return new Bitmap(this.bits, this.bytes);
+    const out = new Bitmap(this.bits);
+    out.assign(this);
+    return out;
   }
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  return Buffer.compare(bytes, ZERO_PAGE.subarray(0, bytes.length)) === 0;
+}
+
+function words(page: Uint8Array): Uint32Array {
+  return new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2);
 }
 
 function popcount(bytes: Uint8Array): number {
@@ -242,7 +310,13 @@ export class BitmapFile {
 
   /** Writes the bytes from..to and flushes them to the device. */
   async persist(range: { from: number; to: number }): Promise<void> {
-    await this.handle.write(this.map.bytes, range.from, range.to - range.from, range.from);
+    // A part at a time, each taken just before it is written: a page made meanwhile (by a change
+    // that another persist is writing) is written as it is, never as the zeros it was before.
+    for (let at = range.from; at < range.to;) {
+      const part = this.map.part(at, range.to);
+      const { bytesWritten } = await this.handle.write(part, 0, part.length, at);
+      at += bytesWritten;
+    }
     await this.handle.datasync();
   }
 
