@@ -2,7 +2,9 @@
 // (the default) and an S3-compatible bucket (a later backend) are interchangeable: objects are
 // written once, whole and atomically, read by range, and deleted; nothing assumes a local file.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { directWritable, writeFileDirect } from './direct-writer.js';
 
@@ -33,6 +35,8 @@ export class LocalDirectoryStore implements ObjectStore {
   private static readonly MAX_OPEN = 64;
   /** Whether this directory takes direct writes: unknown until the first. */
   private direct: boolean | undefined;
+  /** Directories made (or found) so far. */
+  private readonly dirs = new Set<string>();
 
   constructor(readonly root: string) {}
 
@@ -58,9 +62,20 @@ export class LocalDirectoryStore implements ObjectStore {
       await rm(temp, { force: true });
       throw error;
     }
+    // The directory and the rename are done at once (metadata; see writeFileDirect on why).
     const dir = path.dirname(target);
-    await mkdir(dir, { recursive: true });
-    await rename(temp, target);
+    if (!this.dirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
+    try {
+      renameSync(temp, target);
+    } catch (error) {
+      // The directory went meanwhile (removed by hand): made again.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(dir, { recursive: true });
+      renameSync(temp, target);
+    }
     await syncDirectory(dir);
   }
 
@@ -196,10 +211,13 @@ interface OpenObject {
 
 /** fsync of a directory, so that a rename or a new file in it survives a crash. */
 export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  // Opened and closed at once (see writeFileDirect); only the flush waits on the thread pool.
+  const fd = openSync(dir, 'r');
   try {
-    await handle.sync();
+    await fsyncAsync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
+
+const fsyncAsync = promisify(fsync);
