@@ -49,7 +49,23 @@ export class Bitmap {
       done += part.length;
       if (!this.pages[index] && isZero(part)) continue;
       const page = this.page(index);
-      for (let i = 0; i < part.length; i++) {
+      // Whole words a word at a time (offset is a multiple of 4), the tail a byte at a time.
+      const pageWords = words(page);
+      const whole = part.length >>> 2;
+      for (let i = 0; i < whole; i++) {
+        const k = i * 4;
+        const value =
+          ((part[k] as number) |
+            ((part[k + 1] as number) << 8) |
+            ((part[k + 2] as number) << 16) |
+            ((part[k + 3] as number) << 24)) >>>
+          0;
+        const old = pageWords[(offset >>> 2) + i] as number;
+        if (old === value) continue;
+        pageWords[(offset >>> 2) + i] = value;
+        this.ones_ += popcount32(value) - popcount32(old);
+      }
+      for (let i = whole * 4; i < part.length; i++) {
         const old = page[offset + i] as number;
         const value = part[i] as number;
         if (old === value) continue;
@@ -61,17 +77,6 @@ export class Bitmap {
 
   static byteLength(bits: number): number {
     return Math.ceil(bits / 8);
-  }
-
-  /** The bytes from..to (a copy; zeros where no page was made). */
-  bytesIn(from: number, to: number): Uint8Array {
-    const out = new Uint8Array(to - from);
-    for (let at = from; at < to;) {
-      const part = this.part(at, to);
-      out.set(part, at - from);
-      at += part.length;
-    }
-    return out;
   }
 
   /** The bytes from `at` to `to` or the end of its page, whichever comes first (not a copy). */
@@ -265,10 +270,10 @@ function words(page: Uint8Array): Uint32Array {
   return new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2);
 }
 
-function popcount(bytes: Uint8Array): number {
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+function popcount(page: Uint8Array): number {
+  const pageWords = words(page);
   let n = 0;
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) n += popcount32(words[i] as number);
+  for (let i = 0; i < pageWords.length; i++) if (pageWords[i] !== 0) n += popcount32(pageWords[i] as number);
   return n;
 }
 
