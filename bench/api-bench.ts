@@ -1,12 +1,17 @@
 // `npm run bench:api`: signed CreateSnapshot against ensnap (by its root, and by a RAM user with 100
-// policy statements), side by side with a bare node:http
-// server answering a fixed JSON body of the same size, on 127.0.0.1, in one run.
+// policy statements), side by side with a bare node:http server answering a fixed JSON body of
+// the same size, and with the issue's "plain handler" (node:http, an HMAC check and one SQLite
+// INSERT per request), on 127.0.0.1, in one run.
 //
 // - ensnap runs as a child process (`node dist/src/cli/main.js serve`) with its defaults (info
 //   logging, jobs on, SQLite synchronous=FULL with group commit) on a fresh data directory; its
 //   stdout (one pino line per request) goes to a file in that directory (BENCH_LOG=null: /dev/null).
 // - The bare server (bench/bare-server.ts) is another child process; it answers with the body
-//   ensnap returned for a real CreateSnapshot, so both bodies have the same size.
+//   ensnap returned for a real CreateSnapshot, so both bodies have the same size. The plain
+//   handler (the same file, mode `plain`) is a third: it checks each request's signature V1 and
+//   inserts one row (WAL, synchronous=NORMAL) before answering that body. The issue calibrates its
+//   target on it ("reaches 30%"); its ratio to the bare server, measured in the same run, shows
+//   what that calibration is on the day.
 // - Each timed run forks its own load generator (bench/loadgen.ts: wrk when installed, as the
 //   shared baselines used, else autocannon; BENCH_LOADGEN chooses; 50 connections),
 //   which signs a pool of distinct requests (own SignatureNonce each, pop-core's signature v1 GET)
@@ -19,7 +24,7 @@
 // - Reported per server: median req/s, p50 and p99 over the runs (min..max beside them), and the
 //   server's CPU per request (all its threads, from /proc); per run also the load generator's CPU.
 //   The verdict compares the medians with the targets: ensnap >= 40% of the bare server's req/s,
-//   ensnap p99 <= 15 ms. A missed target prints FAIL and still exits 0 (BENCH_ENFORCE=1: exit 3).
+//   ensnap p99 <= 15 ms (the plain handler's ratios are printed, not judged). A missed target prints FAIL and still exits 0 (BENCH_ENFORCE=1: exit 3).
 //
 // Knobs (environment): BENCH_DURATION seconds per run (10), RUNS (3), BENCH_WARMUP seconds (3),
 // BENCH_CONNECTIONS (50), BENCH_MAX_RPS (25000: distinct requests signed = this x (duration+2)),
@@ -210,13 +215,22 @@ async function startEnsnap(dir: string): Promise<Ensnap> {
   return { child, base, dataDir, logFile };
 }
 
-async function startBare(body: string): Promise<{ child: ChildProcess; base: string }> {
+/** The bare server, or the plain handler (its database in `dir`). */
+async function startReference(
+  mode: 'bare' | 'plain',
+  body: string,
+  dir: string,
+): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
+  const env = {
+    ...process.env,
+    BARE_BODY: body,
+    PLAIN_DB: path.join(dir, 'plain.db'),
+    PLAIN_KEY_ID: CREDENTIALS.accessKeyId,
+    PLAIN_KEY_SECRET: CREDENTIALS.accessKeySecret,
+  };
   const child = track(
-    spawn(process.execPath, [BARE_SERVER, String(port)], {
-      env: { ...process.env, BARE_BODY: body },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(process.execPath, [BARE_SERVER, String(port), mode], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   let output = '';
   const collect = (chunk: Buffer) => (output += chunk.toString());
@@ -224,9 +238,9 @@ async function startBare(body: string): Promise<{ child: ChildProcess; base: str
   child.stderr?.on('data', collect);
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
-    'bare server',
+    `${mode} server`,
     child,
-    async () => (await fetch(base)).ok,
+    async () => output.includes('listening'),
     () => output,
   );
   return { child, base };
@@ -349,9 +363,10 @@ async function readLog(file: string): Promise<{ requests: number; non200: number
 
 // --- the benchmark ---
 
-/** ensnap called by its root key, ensnap called by a RAM user, and the bare server. */
-type Server = 'ensnap' | 'ram-user' | 'bare';
-const SERVERS: readonly Server[] = ['ensnap', 'ram-user', 'bare'];
+/** ensnap called by its root key, ensnap called by a RAM user, the bare server, the plain handler. */
+type Server = 'ensnap' | 'ram-user' | 'bare' | 'plain';
+const SERVERS: readonly Server[] = ['ensnap', 'ram-user', 'bare', 'plain'];
+const isEnsnap = (server: Server) => server === 'ensnap' || server === 'ram-user';
 
 /**
  * A RAM user whose CreateSnapshot is allowed only after every statement is looked at: 10 custom
@@ -426,7 +441,9 @@ async function main(): Promise<number> {
   tempDir = dir;
   const { durationSec, runs, warmupSec, connections } = settings;
 
-  console.log(`# bench:api: signed CreateSnapshot on ensnap vs a bare node:http server, 127.0.0.1`);
+  console.log(
+    `# bench:api: signed CreateSnapshot on ensnap vs a bare node:http server and a plain handler, 127.0.0.1`,
+  );
   console.log(
     `- node ${process.version}, load generator ${
       settings.tool === 'wrk'
@@ -464,10 +481,17 @@ async function main(): Promise<number> {
     const probe = await callSigned(ensnap.base, 'CreateSnapshot', snapshotParams);
     if (typeof probe.json.SnapShotId !== 'string')
       throw new Error(`unexpected CreateSnapshot answer: ${probe.body}`);
-    const bare = await startBare(probe.body);
+    const bare = await startReference('bare', probe.body, dir);
     const bareBody = await (await fetch(bare.base)).text();
     if (bareBody.length !== probe.body.length) throw new Error('the bare body differs in size from ensnap');
-    console.log(`- disk ${diskId}; response body ${probe.body.length} B on both: ${probe.body}`);
+    const plain = await startReference('plain', probe.body, dir);
+    const plainBody = (await callSigned(plain.base, 'CreateSnapshot', snapshotParams)).body;
+    if (plainBody.length !== probe.body.length) throw new Error('the plain body differs in size from ensnap');
+    console.log(`- disk ${diskId}; response body ${probe.body.length} B on all: ${probe.body}`);
+    console.log(
+      '- plain: node:http, the signature V1 checked (HMAC-SHA1) and one row inserted into SQLite ' +
+        '(WAL, synchronous=NORMAL, autocommit) per request, then the same body',
+    );
     const sample = signRequests(CREDENTIALS, VERSION, 'CreateSnapshot', snapshotParams, 1)[0] as string;
     console.log(`- each request: GET with a ${sample.length} B target and pop-core's headers, its own nonce`);
     console.log('');
@@ -479,12 +503,12 @@ async function main(): Promise<number> {
       '- ram-user: the same CreateSnapshot signed by a RAM user with 10 custom policies of 10 statements ' +
         'each, the matching Allow the last statement of the last one (conditions on source IP and time)',
     );
-    const base = { ensnap: ensnap.base, 'ram-user': ensnap.base, bare: bare.base };
-    const credentials = { ensnap: CREDENTIALS, 'ram-user': user, bare: CREDENTIALS };
+    const base = { ensnap: ensnap.base, 'ram-user': ensnap.base, bare: bare.base, plain: plain.base };
+    const credentials = { ensnap: CREDENTIALS, 'ram-user': user, bare: CREDENTIALS, plain: CREDENTIALS };
     let ensnapSent = 3 + 1 + 10 * 2 + 1; // CreateDisk, the probes, the RAM user's setup
     let ensnapOk = ensnapSent;
     const drains: number[] = [];
-    const child = { ensnap: ensnap.child, 'ram-user': ensnap.child, bare: bare.child };
+    const child = { ensnap: ensnap.child, 'ram-user': ensnap.child, bare: bare.child, plain: plain.child };
     const load = async (server: Server, seconds: number): Promise<Run> => {
       if (settings.jobs === 'on') {
         const drained = await drainJobs(ensnap.base);
@@ -502,13 +526,14 @@ async function main(): Promise<number> {
           version: VERSION,
           action: 'CreateSnapshot',
           params: snapshotParams,
-          size: server === 'bare' ? 2000 : Math.ceil(settings.maxRps * (seconds + 2)),
-          reuse: server === 'bare',
+          // ensnap refuses a nonce seen before; the references do not look.
+          size: isEnsnap(server) ? Math.ceil(settings.maxRps * (seconds + 2)) : 2000,
+          reuse: !isEnsnap(server),
         },
       });
       const result: Run = { ...loadResult, serverCpuSec: cpuSeconds(child[server]) - cpuBefore };
-      if (server !== 'bare' && settings.jobs === 'on') result.jobsLeft = await pendingJobs(ensnap.base);
-      if (server !== 'bare') {
+      if (isEnsnap(server) && settings.jobs === 'on') result.jobsLeft = await pendingJobs(ensnap.base);
+      if (isEnsnap(server)) {
         ensnapSent += result.poolUsed;
         ensnapOk += result.statusCodes['200'] ?? 0;
       }
@@ -525,7 +550,7 @@ async function main(): Promise<number> {
         console.log(`warmup ${server.padEnd(8)}: ${describeRun(await load(server, warmupSec))}`);
       }
     }
-    const results: Record<Server, Run[]> = { ensnap: [], 'ram-user': [], bare: [] };
+    const results: Record<Server, Run[]> = { ensnap: [], 'ram-user': [], bare: [], plain: [] };
     for (let round = 1; round <= runs && !failed; round++) {
       // Each round starts with the next server, so that none always runs first.
       const order = SERVERS.map((_, i) => SERVERS[(i + round - 1) % SERVERS.length] as Server);
@@ -539,6 +564,7 @@ async function main(): Promise<number> {
 
     const code = await stopChild(ensnap.child);
     await stopChild(bare.child);
+    await stopChild(plain.child);
     if (code !== 0) {
       failed = true;
       console.log(`!! ensnap exited with ${code}`);
@@ -602,6 +628,7 @@ async function main(): Promise<number> {
     const e = summary('ensnap');
     const u = summary('ram-user');
     const b = summary('bare');
+    const p = summary('plain');
     const ratio = e.rps / b.rps;
     const pairRatios = results.ensnap.map((r, i) => r.rps / (results.bare[i] as Run).rps);
     console.log('');
@@ -612,6 +639,7 @@ async function main(): Promise<number> {
     console.log(e.row);
     console.log(u.row);
     console.log(b.row);
+    console.log(p.row);
     console.log('');
     const ratioPass = ratio >= TARGET_RATIO;
     const p99Pass = e.p99 <= TARGET_P99_MS;
@@ -622,6 +650,15 @@ async function main(): Promise<number> {
     );
     console.log(
       `ensnap p99: ${e.p99.toFixed(2)} ms, target <= ${TARGET_P99_MS} ms: ${p99Pass ? 'PASS' : 'FAIL'}`,
+    );
+    const perRound = (server: Server, over: Server) =>
+      results[server]
+        .map((r, i) => `${((100 * r.rps) / (results[over][i] as Run).rps).toFixed(1)}%`)
+        .join(', ');
+    console.log(
+      `calibration: plain handler / bare req/s: ${((100 * p.rps) / b.rps).toFixed(1)}% (per round ` +
+        `${perRound('plain', 'bare')}); ensnap / plain handler: ${((100 * e.rps) / p.rps).toFixed(1)}% ` +
+        `(per round ${perRound('ensnap', 'plain')}); not a target`,
     );
     const authz = u.rps / e.rps;
     const authzPass = authz >= TARGET_AUTHZ_RATIO;
