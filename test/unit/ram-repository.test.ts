@@ -27,8 +27,11 @@ function tempDir(): string {
   return d;
 }
 
-async function openRepo(): Promise<SqliteRepository> {
-  const repo = new SqliteRepository(path.join(tempDir(), 'ensnap.db'), { secretKey: SECRET_KEY });
+async function openRepo(
+  file = path.join(tempDir(), 'ensnap.db'),
+  writerThread = false,
+): Promise<SqliteRepository> {
+  const repo = new SqliteRepository(file, { secretKey: SECRET_KEY, writerThread });
   await repo.upsertAccessKey(
     { accessKeyId: 'root', secret: 'rootsecret', accountId: ACCOUNT, status: 'Active' },
     'root',
@@ -174,6 +177,24 @@ describe('RAM repository: what the authorizer reads', () => {
     assert.equal(await repo.deleteUser(ACCOUNT, 'nobody'), 'not-found');
     assert.equal(await repo.iamGeneration(ACCOUNT), last, 'a refused write changes nothing');
     assert.equal(await repo.iamGeneration('2000000000000002'), 0);
+    await repo.close();
+  });
+
+  it('iamGeneration is read once, and again after each write that may change it', async () => {
+    const file = path.join(tempDir(), 'ensnap.db');
+    const repo = await openRepo(file, true);
+    const first = await repo.iamGeneration(ACCOUNT);
+    // Behind the repository's back (nothing does this but this test): the kept figure stands…
+    const other = new Database(file);
+    other.prepare('UPDATE accounts SET iam_generation = iam_generation + 100 WHERE id = ?').run(ACCOUNT);
+    other.close();
+    assert.equal(await repo.iamGeneration(ACCOUNT), first, 'kept, not read again');
+    // …through writes that never change it…
+    await repo.claimJobs(Date.now(), Date.now() + 1000, 1);
+    assert.equal(await repo.iamGeneration(ACCOUNT), first, 'kept across a job claim');
+    // …and is read again once a RAM write has been committed, before its caller hears of it.
+    await repo.createUser(user('gen'));
+    assert.equal(await repo.iamGeneration(ACCOUNT), first + 101, 'read again after CreateUser');
     await repo.close();
   });
 
