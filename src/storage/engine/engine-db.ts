@@ -138,6 +138,15 @@ CREATE INDEX chunks_by_pack ON chunks (pack);
 
 const KNOWN_BATCH = 128;
 
+/**
+ * A batch of ids as a table `w` of (slot, id), for the lookups of many chunks at once: each row
+ * found names its slot, so the id need not come back (a Buffer copied out per row, which a
+ * restore of 80,000 chunks paid for in the event loop and in garbage), and the index is walked
+ * once per id in the batch's order. Measured on a full snapshot's index: 83 ms instead of 186-224
+ * ms for 57,000 chunks; 37 instead of 77 ms for asking which ones are there.
+ */
+const BATCH_IDS = `WITH w(i, h) AS (VALUES ${Array.from({ length: KNOWN_BATCH }, (_, i) => `(${i}, ?)`).join(', ')})`;
+
 /** See EngineDb.afterWrite. */
 const CHECKPOINT_EVERY_MS = 250;
 
@@ -250,12 +259,11 @@ export class EngineDb {
       deletePreserved: p('DELETE FROM preserved WHERE snapshot_id = ?'),
       chunk: p(`SELECT ${CHUNK_COLUMNS} FROM ${CHUNKS} WHERE c.hash = ?`),
       chunks: p(
-        `SELECT ${CHUNK_COLUMNS} FROM ${CHUNKS} WHERE c.hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
-      ),
+        `${BATCH_IDS} SELECT w.i, c.kind, p.id, c.offset, c.stored_len, c.raw_len, c.codec, c.refs ` +
+          'FROM w CROSS JOIN chunks c ON c.hash = w.h JOIN packs p ON p.seq = c.pack',
+      ).raw(),
       hasChunk: p('SELECT 1 FROM chunks WHERE hash = ?').pluck(),
-      knownChunks: p(
-        `SELECT hash FROM chunks WHERE hash IN (${Array(KNOWN_BATCH).fill('?').join(', ')})`,
-      ).pluck(),
+      knownChunks: p(`${BATCH_IDS} SELECT w.i FROM w CROSS JOIN chunks c ON c.hash = w.h`).pluck(),
       insertChunk: p(
         'INSERT INTO chunks (hash, kind, pack, offset, stored_len, raw_len, codec, refs) VALUES (?, ?, (SELECT seq FROM packs WHERE id = ?), ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING',
       ),
@@ -464,13 +472,27 @@ export class EngineDb {
     return this.s.chunk.get(hash) as ChunkRow | undefined;
   }
   /** The rows of those of these chunks that are in the index (any order), a query per 128. */
+  /** The rows of those of these chunks that are in the index (one per id given). */
   chunks(hashes: Buffer[]): ChunkRow[] {
     const out: ChunkRow[] = [];
     for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
       const batch = hashes.slice(i, i + KNOWN_BATCH);
-      // Unused slots repeat the first id: IN is a set, so its row comes back once.
+      const used = batch.length;
+      // The statement has a fixed number of slots; the unused ones repeat the first id.
       while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
-      for (const row of this.s.chunks.all(...batch) as ChunkRow[]) out.push(row);
+      for (const [at, kind, pack, offset, storedLen, rawLen, codec, refs] of this.s.chunks.all(...batch) as [
+        number,
+        number,
+        string,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ][]) {
+        if (at < used)
+          out.push({ hash: batch[at] as Buffer, kind, pack, offset, storedLen, rawLen, codec, refs });
+      }
     }
     return out;
   }
@@ -484,7 +506,9 @@ export class EngineDb {
       const batch = hashes.slice(i, i + KNOWN_BATCH);
       // The statement has a fixed number of slots; the unused ones repeat the first id.
       while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
-      for (const hash of this.s.knownChunks.all(...batch) as Buffer[]) out.add(hash.toString('latin1'));
+      for (const at of this.s.knownChunks.all(...batch) as number[]) {
+        out.add((batch[at] as Buffer).toString('latin1'));
+      }
     }
     return out;
   }
