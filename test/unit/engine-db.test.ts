@@ -184,3 +184,67 @@ describe('engine index checkpoints', () => {
     }
   });
 });
+
+describe('engine index lookups of many chunks', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ensnap-engine-db-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('find every id given, in batches of any size, with duplicates and ids not there', () => {
+    const db = new EngineDb(path.join(dir, 'lookups.db'));
+    try {
+      // 300 chunks in two packs, each with its own figures, so that a row given the wrong id shows.
+      const entered = new Map<string, { pack: string; offset: number; storedLen: number; codec: number }>();
+      for (const count of [170, 130]) {
+        const pack = randomBytes(16).toString('hex');
+        db.transaction(() => {
+          db.insertPack(pack, count, count);
+          for (let i = 0; i < count; i++) {
+            const hash = randomBytes(32);
+            const figures = { pack, offset: 16 + i * 100, storedLen: 1 + i, codec: i % 3 };
+            db.insertChunk({ hash, kind: 0, rawLen: 1 + i, ...figures }, 1);
+            entered.set(hash.toString('latin1'), figures);
+          }
+        });
+      }
+      const present = [...entered.keys()].map((key) => Buffer.from(key, 'latin1'));
+      const absent = Array.from({ length: 7 }, () => randomBytes(32));
+      for (const size of [1, 127, 128, 129, 300]) {
+        // Ids not there and duplicates mixed in, in no particular order.
+        const given = [...present.slice(0, size), ...absent, ...present.slice(0, 3)].sort(
+          () => Math.random() - 0.5,
+        );
+        const rows = db.chunks(given);
+        const expected = given.filter((hash) => entered.has(hash.toString('latin1')));
+        assert.equal(rows.length, expected.length, `${size}: one row per id given that is there`);
+        for (const row of rows) {
+          const figures = entered.get(row.hash.toString('latin1'));
+          assert.ok(figures, `${size}: a row for an id given`);
+          assert.deepEqual(
+            {
+              pack: row.pack,
+              offset: row.offset,
+              storedLen: row.storedLen,
+              codec: row.codec,
+              rawLen: row.rawLen,
+            },
+            { ...figures, rawLen: figures.storedLen },
+            `${size}: each row's figures are its own chunk's`,
+          );
+        }
+        const known = db.knownChunks(given);
+        assert.deepEqual(
+          [...known].sort(),
+          [...new Set(expected.map((hash) => hash.toString('latin1')))].sort(),
+          `${size}: known are exactly the ids there`,
+        );
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
