@@ -32,15 +32,15 @@ function enterChunks(db: EngineDb, count: number): void {
   });
 }
 
-describe('engine index checkpoints', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'ensnap-engine-db-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ensnap-engine-db-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
+describe('engine index checkpoints', () => {
   it('commits leave the checkpoint to the worker, at most one per quarter second', async () => {
     const file = path.join(dir, 'engine.db');
     const pool = new HashPool(1);
@@ -186,14 +186,6 @@ describe('engine index checkpoints', () => {
 });
 
 describe('engine index lookups of many chunks', () => {
-  let dir: string;
-  before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'ensnap-engine-db-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it('find every id given, in batches of any size, with duplicates and ids not there', () => {
     const db = new EngineDb(path.join(dir, 'lookups.db'));
     try {
