@@ -471,8 +471,7 @@ export class EngineDb {
   chunk(hash: Buffer): ChunkRow | undefined {
     return this.s.chunk.get(hash) as ChunkRow | undefined;
   }
-  /** The rows of those of these chunks that are in the index (any order), a query per 128. */
-  /** The rows of those of these chunks that are in the index (one per id given). */
+  /** The rows of those of these chunks that are in the index (one per id given), a query per 128. */
   chunks(hashes: Buffer[]): ChunkRow[] {
     const out: ChunkRow[] = [];
     for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
