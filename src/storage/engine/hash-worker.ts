@@ -10,7 +10,9 @@ import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 
 export interface HashRequest {
   id: number;
-  data: ArrayBuffer;
+  /** Transferred, and handed back; or shared memory, used where it is (from `offset`). */
+  data: ArrayBuffer | SharedArrayBuffer;
+  offset?: number;
   length: number;
   /** Hash each block of this size (all-zero blocks are reported, not hashed)… */
   blockSize: number;
@@ -28,8 +30,8 @@ export interface HashRequest {
 
 export interface HashReply {
   id: number;
-  /** The buffer, handed back. */
-  data: ArrayBuffer;
+  /** The buffer, handed back (shared memory never left). */
+  data: ArrayBuffer | SharedArrayBuffer;
   /** 32 bytes per block; all zero for a block that is all zeros. */
   hashes: ArrayBuffer;
   /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
@@ -114,7 +116,9 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     parentPort?.postMessage(checkpoint(request) satisfies CheckpointReply);
     return;
   }
-  const data = Buffer.from(request.data, 0, request.length);
+  const data = Buffer.from(request.data, request.offset ?? 0, request.length);
+  // Shared memory is neither transferred nor handed back: both sides see it.
+  const back = request.data instanceof SharedArrayBuffer ? [] : [request.data];
   if (request.ranges) {
     const count = request.ranges.length / 2;
     const hashes = Buffer.alloc(count * 32);
@@ -132,7 +136,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       hashes: hashes.buffer,
       zero: new Uint8Array(count),
     };
-    parentPort?.postMessage(reply, [request.data, hashes.buffer]);
+    parentPort?.postMessage(reply, [...back, hashes.buffer]);
     return;
   }
   if (request.file) {
@@ -145,7 +149,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
         zero: new Uint8Array(0),
         error,
       };
-      parentPort?.postMessage(reply, [request.data]);
+      parentPort?.postMessage(reply, back);
       return;
     }
   }
@@ -166,7 +170,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       .copy(hashes, i * 32);
   }
   const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
-  const transfer = [request.data, hashes.buffer];
+  const transfer = [...back, hashes.buffer];
   if (request.encode) {
     const parts: Buffer[] = [];
     reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
