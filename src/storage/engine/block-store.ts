@@ -39,7 +39,7 @@ import {
   type Root,
 } from './manifest.js';
 import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-store.js';
-import { BufferPool, sharedBuffer } from './buffer-pool.js';
+import { BufferPool } from './buffer-pool.js';
 import { CopyPipeline } from './copy-pipeline.js';
 import { HashPool, type HashedBlocks } from './hash-pool.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
@@ -107,11 +107,7 @@ export class BlockStore implements BlockEngine {
   private readonly copySlots = new Semaphore(COPY_SLOTS);
   /** Background fills of restoring disks running at once (see hydrate). */
   private readonly fillSlots = new Semaphore(FILL_SLOTS);
-  private readonly fillBuffers = new BufferPool(
-    READ_SPAN_BYTES,
-    FILL_SLOTS * (RESTORE_GROUPS_AHEAD + 1),
-    sharedBuffer,
-  );
+  private readonly fillBuffers = new BufferPool(READ_SPAN_BYTES, FILL_SLOTS * (RESTORE_GROUPS_AHEAD + 1));
   /** Copies running in this process, so that the next snapshot of a disk can wait for one. */
   private readonly copies = new Map<string, Promise<void>>();
   private gcTimer: NodeJS.Timeout | undefined;
@@ -121,7 +117,7 @@ export class BlockStore implements BlockEngine {
   /** The buffers a snapshot copy reads blocks into (a group of READ_RUN_BLOCKS at a time). */
   private readonly groupBuffers: BufferPool;
   /** Buffers that reads of snapshots (exports) read packs into. */
-  private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 2, sharedBuffer);
+  private readonly readBuffers = new BufferPool(READ_SPAN_BYTES, 2);
   /**
    * What readVolume and readSnapshot answer in (up to REPLY_BUFFER_BYTES), lent until the caller
    * gives it back with releaseRead: an export reads gigabytes in such pieces, and a fresh buffer
@@ -133,7 +129,7 @@ export class BlockStore implements BlockEngine {
 
   constructor(private readonly options: BlockStoreOptions) {
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
-    this.groupBuffers = new BufferPool(READ_RUN_BLOCKS * this.blockSize, 8, sharedBuffer);
+    this.groupBuffers = new BufferPool(READ_RUN_BLOCKS * this.blockSize, 8);
     this.log = options.log ?? (() => undefined);
     this.db = new EngineDb(path.join(options.dataDir, 'engine.db'), (file) => this.hashPool.checkpoint(file));
     this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));

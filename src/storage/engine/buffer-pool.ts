@@ -27,13 +27,3 @@ export class BufferPool {
     if (this.free.length < this.keep) this.free.push(Buffer.from(buffer.buffer as ArrayBuffer, 0, this.size));
   }
 }
-
-/**
- * A buffer in shared memory, for pools whose buffers go to the hash workers. Transferred instead,
- * a buffer comes back as a new ArrayBuffer each time, and V8 counts its memory again until a
- * collection finds the old one: a copy or a restore moving a gigabyte in 4 MiB buffers had the
- * event loop run a full collection every 30-100 ms for a heap of 15-30 MiB.
- */
-export function sharedBuffer(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size));
-}

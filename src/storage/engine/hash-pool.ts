@@ -122,21 +122,6 @@ export class HashPool {
     blockSize: number,
     extra: Pick<HashRequest, 'ranges' | 'file' | 'runs' | 'encode'> = {},
   ): Promise<{ data: Buffer; reply: HashReply }> {
-    // Shared memory (the pooled buffers of copies and restores) is used by the worker where it is:
-    // nothing moves, and no ArrayBuffer is made anew on either side.
-    if (data.buffer instanceof SharedArrayBuffer) {
-      const shared = data.buffer;
-      const offset = data.byteOffset;
-      const reply = (await this.request((id): HashRequest => ({
-        id,
-        data: shared,
-        offset,
-        length: data.length,
-        blockSize,
-        ...extra,
-      }))) as HashReply;
-      return { data, reply };
-    }
     // Only a buffer whose memory starts it can be transferred (the whole ArrayBuffer goes and
     // comes back, so a pooled buffer partly used is fine). Node's shared pool for small Buffers
     // (Buffer.poolSize bytes) must never be transferred: such buffers are copied out.

@@ -10,9 +10,7 @@ import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 
 export interface HashRequest {
   id: number;
-  /** Transferred, and handed back; or shared memory, used where it is (from `offset`). */
-  data: ArrayBuffer | SharedArrayBuffer;
-  offset?: number;
+  data: ArrayBuffer;
   length: number;
   /** Hash each block of this size (all-zero blocks are reported, not hashed)… */
   blockSize: number;
@@ -30,8 +28,8 @@ export interface HashRequest {
 
 export interface HashReply {
   id: number;
-  /** The buffer, handed back (shared memory never left). */
-  data: ArrayBuffer | SharedArrayBuffer;
+  /** The buffer, handed back. */
+  data: ArrayBuffer;
   /** 32 bytes per block; all zero for a block that is all zeros. */
   hashes: ArrayBuffer;
   /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
@@ -116,9 +114,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     parentPort?.postMessage(checkpoint(request) satisfies CheckpointReply);
     return;
   }
-  const data = Buffer.from(request.data, request.offset ?? 0, request.length);
-  // Shared memory is neither transferred nor handed back: both sides see it.
-  const back = request.data instanceof SharedArrayBuffer ? [] : [request.data];
+  const data = Buffer.from(request.data, 0, request.length);
   if (request.ranges) {
     const count = request.ranges.length / 2;
     const hashes = Buffer.alloc(count * 32);
@@ -136,7 +132,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       hashes: hashes.buffer,
       zero: new Uint8Array(count),
     };
-    parentPort?.postMessage(reply, [...back, hashes.buffer]);
+    parentPort?.postMessage(reply, [request.data, hashes.buffer]);
     return;
   }
   if (request.file) {
@@ -149,7 +145,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
         zero: new Uint8Array(0),
         error,
       };
-      parentPort?.postMessage(reply, back);
+      parentPort?.postMessage(reply, [request.data]);
       return;
     }
   }
@@ -170,7 +166,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       .copy(hashes, i * 32);
   }
   const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
-  const transfer = [...back, hashes.buffer];
+  const transfer = [request.data, hashes.buffer];
   if (request.encode) {
     const parts: Buffer[] = [];
     reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
