@@ -147,6 +147,19 @@ const KNOWN_BATCH = 128;
  */
 const BATCH_IDS = `WITH w(i, h) AS (VALUES ${Array.from({ length: KNOWN_BATCH }, (_, i) => `(${i}, ?)`).join(', ')})`;
 
+/**
+ * The ids in batches of exactly KNOWN_BATCH, as the statements' fixed slots take them: the unused
+ * slots of the last batch repeat its first id; `used` says how many hold ids given.
+ */
+function* idBatches(hashes: Buffer[]): Generator<{ batch: Buffer[]; used: number }> {
+  for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
+    const batch = hashes.slice(i, i + KNOWN_BATCH);
+    const used = batch.length;
+    while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+    yield { batch, used };
+  }
+}
+
 /** See EngineDb.afterWrite. */
 const CHECKPOINT_EVERY_MS = 250;
 
@@ -474,11 +487,7 @@ export class EngineDb {
   /** The rows of those of these chunks that are in the index (one per id given), a query per 128. */
   chunks(hashes: Buffer[]): ChunkRow[] {
     const out: ChunkRow[] = [];
-    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
-      const batch = hashes.slice(i, i + KNOWN_BATCH);
-      const used = batch.length;
-      // The statement has a fixed number of slots; the unused ones repeat the first id.
-      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+    for (const { batch, used } of idBatches(hashes)) {
       for (const [at, kind, pack, offset, storedLen, rawLen, codec, refs] of this.s.chunks.all(...batch) as [
         number,
         number,
@@ -501,10 +510,8 @@ export class EngineDb {
   /** Which of these chunks are in the index (as latin1 strings of their ids), in a few queries. */
   knownChunks(hashes: Buffer[]): Set<string> {
     const out = new Set<string>();
-    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
-      const batch = hashes.slice(i, i + KNOWN_BATCH);
-      // The statement has a fixed number of slots; the unused ones repeat the first id.
-      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
+    // An unused slot repeats an id given: adding it again changes nothing.
+    for (const { batch } of idBatches(hashes)) {
       for (const at of this.s.knownChunks.all(...batch) as number[]) {
         out.add((batch[at] as Buffer).toString('latin1'));
       }
@@ -525,12 +532,8 @@ export class EngineDb {
 
   /** Adds `delta` holders to each of these distinct chunks, a statement per 128. */
   addRefEach(hashes: Buffer[], delta: number): void {
-    for (let i = 0; i < hashes.length; i += KNOWN_BATCH) {
-      const batch = hashes.slice(i, i + KNOWN_BATCH);
-      // Unused slots repeat the first id: IN is a set, so it is still counted once.
-      while (batch.length < KNOWN_BATCH) batch.push(batch[0] as Buffer);
-      this.s.addRefEach.run(delta, ...batch);
-    }
+    // An unused slot repeats an id given: IN is a set, so it is still counted once.
+    for (const { batch } of idBatches(hashes)) this.s.addRefEach.run(delta, ...batch);
   }
 
   /** A new page whose entries' holds are not counted yet (see the top of this file). */
