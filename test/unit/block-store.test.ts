@@ -8,13 +8,18 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineNotReady } from '../../src/domain/ports.js';
 import { BlockStore } from '../../src/storage/engine/block-store.js';
-import { ChunkKind, packKey, sha256 } from '../../src/storage/engine/chunk-store.js';
+import { ChunkKind, packKey } from '../../src/storage/engine/chunk-store.js';
+import { chunkIdFunction } from '../../src/storage/engine/chunk-id.js';
 import { decodePage } from '../../src/storage/engine/manifest.js';
 
 const BS = 16 * 1024;
 const MiB = 1024 * 1024;
 const never = new AbortController().signal;
 const noProgress = async () => undefined;
+
+/** The id the store gives these bytes (its chunk id algorithm). */
+const chunkId = (store: BlockStore, data: Buffer): Buffer =>
+  chunkIdFunction(store.db.chunkIdAlgorithm())(data);
 
 async function readAll(store: BlockStore, snapshotId: string, size: number): Promise<Buffer> {
   return store.readSnapshot(snapshotId, 0, size);
@@ -324,7 +329,7 @@ describe('block store', () => {
     for (let group = 0; group < size / BS / 256; group++) {
       const packs = new Set<string>();
       for (let block = group * 256; block < (group + 1) * 256; block++)
-        packs.add(store.db.chunk(sha256(content.subarray(block * BS, (block + 1) * BS)))?.pack ?? '');
+        packs.add(store.db.chunk(chunkId(store, content.subarray(block * BS, (block + 1) * BS)))?.pack ?? '');
       expected += packs.size;
     }
     assert.equal(lengths.filter((length) => length >= BS && length % (BS + 48) === BS).length, expected);
@@ -385,11 +390,9 @@ describe('block store', () => {
     await store.beginSnapshot('s-z', 'd-z');
     await store.copySnapshot('s-z', noProgress, never);
     const row = (block: number) =>
-      store.db.db.prepare('SELECT codec, stored_len AS storedLen FROM chunks WHERE hash = ?').get(
-        createHash('sha256')
-          .update(image.subarray(block * BS, (block + 1) * BS))
-          .digest(),
-      ) as {
+      store.db.db
+        .prepare('SELECT codec, stored_len AS storedLen FROM chunks WHERE hash = ?')
+        .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS))) as {
         codec: number;
         storedLen: number;
       };
@@ -425,11 +428,7 @@ describe('block store', () => {
       store.db.db
         .prepare('SELECT codec FROM chunks WHERE hash = ?')
         .pluck()
-        .get(
-          createHash('sha256')
-            .update(image.subarray(block * BS, (block + 1) * BS))
-            .digest(),
-        );
+        .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS)));
     assert.deepEqual([3, 10, 20, 90].map(codec), [1, 1, 1, 2]);
     assert.equal(sha(await readAll(store, 's-sc2', 2 * MiB)), sha(image));
     assert.deepEqual((await store.verify()).problems, []);
@@ -517,5 +516,71 @@ describe('block store', () => {
     await store.beginSnapshot('s-v2', 'd-v');
     await store.copySnapshot('s-v2', noProgress, never);
     await verifying;
+  });
+});
+
+describe('block store chunk ids', () => {
+  /**
+   * A snapshot of a disk with random, text and zero blocks, restored and verified; returns the
+   * id algorithm code its packs carry and whether every block's row is under the given ids.
+   */
+  async function roundTrip(
+    dir: string,
+    id: (data: Buffer) => Buffer,
+  ): Promise<{ code: number; found: boolean }> {
+    const store = new BlockStore({ dataDir: dir });
+    await store.open();
+    try {
+      const image = Buffer.alloc(2 * MiB);
+      randomBytes(MiB).copy(image, 0);
+      Buffer.alloc(MiB / 2, 'log line 7: all is well\n').copy(image, MiB);
+      await store.createVolume('d-id', image.length);
+      await store.writeVolume('d-id', 0, image);
+      await store.beginSnapshot('s-id1', 'd-id');
+      await store.copySnapshot('s-id1', noProgress, never);
+      // An incremental of scattered blocks: hashed (and compressed) on the workers.
+      for (const block of [5, 70]) {
+        const sector = randomBytes(4096);
+        sector.copy(image, block * BS);
+        await store.writeVolume('d-id', block * BS, sector);
+      }
+      await store.beginSnapshot('s-id2', 'd-id');
+      await store.copySnapshot('s-id2', noProgress, never);
+      await store.createVolume('d-id2', image.length, 's-id2');
+      while ((await store.restoreProgress('d-id2')) !== undefined)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.equal(sha(await store.readVolume('d-id2', 0, image.length)), sha(image));
+      assert.equal(sha(await readAll(store, 's-id2', image.length)), sha(image));
+      assert.deepEqual((await store.verify()).problems, []);
+      let found = true;
+      for (let block = 0; block < (3 * MiB) / 2 / BS; block++)
+        found &&= store.db.chunk(id(image.subarray(block * BS, (block + 1) * BS))) !== undefined;
+      const pack = store.db.packs()[0]!;
+      const { readFile } = await import('node:fs/promises');
+      const code = (await readFile(path.join(dir, 'chunks', packKey(pack.id)))).readUInt32LE(12);
+      return { code, found };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('a new store names chunks by BLAKE3; one made before keeps SHA-256, and both restore and verify', async () => {
+    const made = await mkdtemp(path.join(tmpdir(), 'ensnap-ids-'));
+    const older = await mkdtemp(path.join(tmpdir(), 'ensnap-ids-old-'));
+    try {
+      const blake3 = chunkIdFunction('blake3');
+      const sha256 = chunkIdFunction('sha256');
+      assert.notDeepEqual(blake3(Buffer.from('x')), sha256(Buffer.from('x')));
+      assert.deepEqual(await roundTrip(made, blake3), { code: 1, found: true });
+      // A store whose index recorded SHA-256 (it held chunks when migration 4 came).
+      const { EngineDb } = await import('../../src/storage/engine/engine-db.js');
+      const db = new EngineDb(path.join(older, 'engine.db'));
+      db.db.prepare("UPDATE settings SET value = 'sha256' WHERE key = 'chunk_id'").run();
+      db.close();
+      assert.deepEqual(await roundTrip(older, sha256), { code: 0, found: true });
+    } finally {
+      await rm(made, { recursive: true, force: true });
+      await rm(older, { recursive: true, force: true });
+    }
   });
 });

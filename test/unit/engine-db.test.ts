@@ -43,7 +43,7 @@ after(async () => {
 describe('engine index checkpoints', () => {
   it('commits leave the checkpoint to the worker, at most one per quarter second', async () => {
     const file = path.join(dir, 'engine.db');
-    const pool = new HashPool(1);
+    const pool = new HashPool('blake3', 1);
     const started: Promise<void>[] = [];
     const db = new EngineDb(file, (f) => {
       const run = pool.checkpoint(f);
@@ -111,6 +111,7 @@ describe('engine index checkpoints', () => {
 
     const db = new EngineDb(file);
     try {
+      assert.equal(db.chunkIdAlgorithm(), 'sha256', 'a store that holds chunks keeps their ids');
       assert.deepEqual(db.chunk(hashes[0] as Buffer), {
         hash: hashes[0],
         kind: 0,
@@ -181,6 +182,37 @@ describe('engine index checkpoints', () => {
       );
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('engine index chunk id algorithm', () => {
+  it('is BLAKE3 for a new index and for one that holds no chunk yet, and stays what it was', () => {
+    const fresh = new EngineDb(path.join(dir, 'fresh.db'));
+    try {
+      assert.equal(fresh.chunkIdAlgorithm(), 'blake3');
+    } finally {
+      fresh.close();
+    }
+    const file = path.join(dir, 'v3-empty.db');
+    const old = new Database(file);
+    applyMigrations(
+      old,
+      ENGINE_MIGRATIONS.filter((m) => m.version <= 3),
+    );
+    old.close();
+    const db = new EngineDb(file);
+    try {
+      assert.equal(db.chunkIdAlgorithm(), 'blake3');
+      enterChunks(db, 3);
+    } finally {
+      db.close();
+    }
+    const again = new EngineDb(file);
+    try {
+      assert.equal(again.chunkIdAlgorithm(), 'blake3', 'decided once');
+    } finally {
+      again.close();
     }
   });
 });

@@ -19,7 +19,6 @@ import {
   RECORD_HEADER_BYTES,
   READ_SPAN_BYTES,
   releasePackBuffers,
-  sha256,
   type ReadLease,
 } from './chunk-store.js';
 import {
@@ -113,7 +112,7 @@ export class BlockStore implements BlockEngine {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRunning: Promise<void> | undefined;
   private readonly blockSize: number;
-  private readonly hashPool = new HashPool();
+  private readonly hashPool: HashPool;
   /** The buffers a snapshot copy reads blocks into (a group of READ_RUN_BLOCKS at a time). */
   private readonly groupBuffers: BufferPool;
   /** Buffers that reads of snapshots (exports) read packs into. */
@@ -133,7 +132,9 @@ export class BlockStore implements BlockEngine {
     this.log = options.log ?? (() => undefined);
     this.db = new EngineDb(path.join(options.dataDir, 'engine.db'), (file) => this.hashPool.checkpoint(file));
     this.objects = new LocalDirectoryStore(path.join(options.dataDir, 'chunks'));
-    this.chunks = new ChunkStore(this.objects, this.db, this.hashPool);
+    const idAlgorithm = this.db.chunkIdAlgorithm();
+    this.hashPool = new HashPool(idAlgorithm);
+    this.chunks = new ChunkStore(this.objects, this.db, idAlgorithm, this.hashPool);
   }
 
   get objectStore(): ObjectStore {
@@ -839,7 +840,7 @@ export class BlockStore implements BlockEngine {
           const content = await volume.readForSnapshot(guard, group[k] as number);
           content.copy(hashed.data, k * bs);
           const zero = content.every((byte) => byte === 0);
-          hashed.hashes[k] = zero ? null : sha256(content);
+          hashed.hashes[k] = zero ? null : this.chunks.id(content);
           hashed.compressible[k] = !zero && looksCompressible(content);
           if (hashed.encoded) hashed.encoded[k] = undefined; // the worker's is of what it read
         }

@@ -1,12 +1,18 @@
-// Content-addressed chunks, grouped into packs. A chunk's id is the SHA-256 of its uncompressed
-// bytes; identical blocks are stored once across every disk and snapshot. Chunks are appended to
+// Content-addressed chunks, grouped into packs. A chunk's id is the hash of its uncompressed bytes
+// (BLAKE3, or SHA-256 in older stores: see chunk-id.ts); identical blocks are stored once across every disk and snapshot. Chunks are appended to
 // an in-memory pack and written as one object (atomically, durably) when the pack is flushed; only
 // then are they entered in the index. A pack is self-describing (every record carries its id,
 // kind, codec and lengths), so the index can be rebuilt from the packs alone (docs/storage.md).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
+import {
+  chunkIdFunction,
+  PACK_CHUNK_ID_CODE,
+  type ChunkIdAlgorithm,
+  type ChunkIdFunction,
+} from './chunk-id.js';
 import { BufferPool } from './buffer-pool.js';
 import { alignedBuffer } from './direct-writer.js';
 import type { HashPool } from './hash-pool.js';
@@ -77,10 +83,6 @@ export const RECORD_HEADER_BYTES = 48;
 export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
 
 export const packKey = (id: string): string => `packs/${id.slice(0, 2)}/${id}.pack`;
-
-export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
-}
 
 /** A stored chunk that reads back wrong (bad hash, bad header) or not at all. */
 export class ChunkUnreadable extends EngineDataUnreadable {
@@ -161,7 +163,11 @@ export class PackWriter {
   private readonly chunks = new Map<string, NewChunk>();
   private readonly packId = randomBytes(16).toString('hex');
 
-  constructor(private readonly objects: ObjectStore) {}
+  constructor(
+    private readonly objects: ObjectStore,
+    /** The code of the store's chunk id algorithm, which the header carries. */
+    private readonly idCode: number,
+  ) {}
 
   get bytes(): number {
     return this.size;
@@ -230,6 +236,7 @@ export class PackWriter {
     start.fill(0, 0, PACK_HEADER_BYTES);
     PACK_MAGIC.copy(start, 0);
     start.writeUInt32LE(1, 8);
+    start.writeUInt32LE(this.idCode, 12);
     try {
       await this.objects.put(packKey(this.packId), [start, ...this.parts]);
     } finally {
@@ -313,16 +320,21 @@ class DecodedCache {
 
 export class ChunkStore {
   private readonly decoded = new DecodedCache(DECODED_CACHE_BYTES);
+  /** A chunk's id from its uncompressed bytes, by the store's algorithm (see chunk-id.ts). */
+  readonly id: ChunkIdFunction;
 
   constructor(
     readonly objects: ObjectStore,
     private readonly db: EngineDb,
+    readonly idAlgorithm: ChunkIdAlgorithm,
     /** Where bulk reads check hashes; without it, on this thread. */
     private readonly hashes?: HashPool,
-  ) {}
+  ) {
+    this.id = chunkIdFunction(idAlgorithm);
+  }
 
   newPack(): PackWriter {
-    return new PackWriter(this.objects);
+    return new PackWriter(this.objects, PACK_CHUNK_ID_CODE[this.idAlgorithm]);
   }
 
   /** Reads a chunk, checks it against its id, and returns its raw bytes. */
@@ -367,7 +379,7 @@ export class ChunkStore {
   }
 
   private decode(row: ChunkRow, stored: Buffer, key: string): Buffer {
-    const raw = decode(row, stored);
+    const raw = decode(row, stored, this.id);
     if (row.codec === Codec.DeflateRaw) this.decoded.set(key, raw);
     return raw;
   }
@@ -481,7 +493,7 @@ function unreadable(row: ChunkRow, error: unknown): ChunkUnreadable {
 }
 
 /** Decompresses a stored chunk and checks it against its id. */
-function decode(row: ChunkRow, stored: Buffer): Buffer {
+function decode(row: ChunkRow, stored: Buffer, id: ChunkIdFunction): Buffer {
   let raw: Buffer;
   try {
     raw =
@@ -493,7 +505,7 @@ function decode(row: ChunkRow, stored: Buffer): Buffer {
   } catch {
     throw new ChunkUnreadable(row.hash, 'does not decompress');
   }
-  if (raw.length !== row.rawLen || !sha256(raw).equals(row.hash))
+  if (raw.length !== row.rawLen || !id(raw).equals(row.hash))
     throw new ChunkUnreadable(row.hash, 'content does not match its hash');
   return raw;
 }

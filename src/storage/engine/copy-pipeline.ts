@@ -2,14 +2,7 @@
 // being written and indexed, so hashing never waits for the disk. At most PACKS_IN_FLIGHT packs are
 // in flight; a checkpoint (the pages finished with a pack) is committed only once that pack is
 // durable.
-import {
-  ChunkKind,
-  sha256,
-  type ChunkStore,
-  type Encoded,
-  type NewChunk,
-  type PackWriter,
-} from './chunk-store.js';
+import { ChunkKind, type ChunkStore, type Encoded, type NewChunk, type PackWriter } from './chunk-store.js';
 import type { EngineDb } from './engine-db.js';
 
 export interface FinishedPage {
@@ -63,7 +56,7 @@ export class CopyPipeline {
   store(
     kind: ChunkKind,
     data: Buffer,
-    hash: Buffer = sha256(data),
+    hash: Buffer = this.chunks.id(data),
     compressible?: boolean,
     encoded?: Encoded,
   ): Buffer {

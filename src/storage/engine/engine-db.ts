@@ -14,6 +14,7 @@
 import Database from 'better-sqlite3';
 import { open, type FileHandle } from 'node:fs/promises';
 import { applyMigrations, type Migration } from '../sqlite/migrate.js';
+import { isChunkIdAlgorithm, type ChunkIdAlgorithm } from './chunk-id.js';
 
 export const ENGINE_MIGRATIONS: readonly Migration[] = [
   {
@@ -132,6 +133,20 @@ ALTER TABLE packs_v3 RENAME TO packs;
 ALTER TABLE chunks_v3 RENAME TO chunks;
 CREATE INDEX chunks_garbage ON chunks (refs) WHERE refs = 0;
 CREATE INDEX chunks_by_pack ON chunks (pack);
+`,
+  },
+  {
+    // How chunk ids are computed (see chunk-id.ts): fixed for the store's life. A store that
+    // already holds chunks keeps SHA-256, with which they were named; any other starts on BLAKE3.
+    version: 4,
+    name: 'chunk id algorithm',
+    sql: `
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO settings (key, value)
+  VALUES ('chunk_id', CASE WHEN EXISTS (SELECT 1 FROM chunks) THEN 'sha256' ELSE 'blake3' END);
 `,
   },
 ];
@@ -370,6 +385,14 @@ export class EngineDb {
       .finally(() => {
         this.checkpointing = false;
       });
+  }
+
+  /** How this store computes chunk ids (see chunk-id.ts), as its index recorded at its making. */
+  chunkIdAlgorithm(): ChunkIdAlgorithm {
+    const value = this.db.prepare("SELECT value FROM settings WHERE key = 'chunk_id'").pluck().get();
+    if (!isChunkIdAlgorithm(value))
+      throw new Error(`engine.db names an unknown chunk id algorithm: ${String(value)}`);
+    return value;
   }
 
   close(): void {

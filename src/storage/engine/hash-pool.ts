@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NOT_ENCODED, type Codec, type Encoded } from './chunk-store.js';
+import type { ChunkIdAlgorithm } from './chunk-id.js';
 import type { CheckpointReply, CheckpointRequest, HashReply, HashRequest } from './hash-worker.js';
 
 type Request = HashRequest | CheckpointRequest;
@@ -12,7 +13,7 @@ type Reply = HashReply | CheckpointReply;
 
 export interface HashedBlocks {
   data: Buffer;
-  /** Per block: its SHA-256, or null for an all-zero block. */
+  /** Per block: its chunk id, or null for an all-zero block. */
   hashes: (Buffer | null)[];
   /** Per block: whether compressing it looks worth trying. */
   compressible: boolean[];
@@ -32,7 +33,11 @@ export class HashPool {
   private next = 0;
   private nextId = 0;
 
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+  constructor(
+    /** How the store computes chunk ids: what the workers hash with. */
+    private readonly idAlgorithm: ChunkIdAlgorithm,
+    private readonly size = Math.max(1, Math.min(4, availableParallelism())),
+  ) {}
 
   private worker(): Worker {
     if (this.workers.length < this.size) {
@@ -133,7 +138,7 @@ export class HashPool {
     const length = data.length;
     const buffer = data.buffer as ArrayBuffer;
     const reply = (await this.request(
-      (id): HashRequest => ({ id, data: buffer, length, blockSize, ...extra }),
+      (id): HashRequest => ({ id, data: buffer, length, blockSize, idAlgorithm: this.idAlgorithm, ...extra }),
       [buffer],
     )) as HashReply;
     return { data: Buffer.from(reply.data, 0, length), reply };

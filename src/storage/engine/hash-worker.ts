@@ -2,16 +2,18 @@
 // a disk's raw file when asked and compressing them when asked (a snapshot copy's scattered
 // blocks); and checkpoints the engine index's write-ahead log (see EngineDb) so that the event
 // loop never does.
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
+import { chunkIdFunction, type ChunkIdAlgorithm } from './chunk-id.js';
 
 export interface HashRequest {
   id: number;
   data: ArrayBuffer;
   length: number;
+  /** What to hash with (the store's chunk ids). */
+  idAlgorithm: ChunkIdAlgorithm;
   /** Hash each block of this size (all-zero blocks are reported, not hashed)… */
   blockSize: number;
   /** …or, when given, exactly these (offset, length) ranges. */
@@ -30,7 +32,7 @@ export interface HashReply {
   id: number;
   /** The buffer, handed back. */
   data: ArrayBuffer;
-  /** 32 bytes per block; all zero for a block that is all zeros. */
+  /** A 32-byte chunk id per block; all zero for a block that is all zeros. */
   hashes: ArrayBuffer;
   /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
   zero: Uint8Array;
@@ -115,16 +117,14 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     return;
   }
   const data = Buffer.from(request.data, 0, request.length);
+  const id = chunkIdFunction(request.idAlgorithm);
   if (request.ranges) {
     const count = request.ranges.length / 2;
     const hashes = Buffer.alloc(count * 32);
     for (let i = 0; i < count; i++) {
       const at = request.ranges[2 * i] as number;
       const part = data.subarray(at, at + (request.ranges[2 * i + 1] as number));
-      createHash('sha256')
-        .update(part)
-        .digest()
-        .copy(hashes, i * 32);
+      id(part).copy(hashes, i * 32);
     }
     const reply: HashReply = {
       id: request.id,
@@ -160,10 +160,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       continue;
     }
     if (looksCompressible(block)) zero[i] = 2;
-    createHash('sha256')
-      .update(block)
-      .digest()
-      .copy(hashes, i * 32);
+    id(block).copy(hashes, i * 32);
   }
   const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
   const transfer = [request.data, hashes.buffer];
