@@ -570,7 +570,15 @@ describe('block store chunk ids', () => {
     try {
       const blake3 = chunkIdFunction('blake3');
       const sha256 = chunkIdFunction('sha256');
-      assert.notDeepEqual(blake3(Buffer.from('x')), sha256(Buffer.from('x')));
+      // The algorithms' published values for "abc".
+      assert.equal(
+        blake3(Buffer.from('abc')).toString('hex'),
+        '6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85',
+      );
+      assert.equal(
+        sha256(Buffer.from('abc')).toString('hex'),
+        'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      );
       assert.deepEqual(await roundTrip(made, blake3), { code: 1, found: true });
       // A store whose index recorded SHA-256 (it held chunks when migration 4 came).
       const { EngineDb } = await import('../../src/storage/engine/engine-db.js');

@@ -17,15 +17,33 @@ export type ChunkIdAlgorithm = 'blake3' | 'sha256';
 /** The algorithm's code in a pack's header (see PackWriter.flush): a pack names its ids' kind. */
 export const PACK_CHUNK_ID_CODE: Record<ChunkIdAlgorithm, number> = { sha256: 0, blake3: 1 };
 
+/** Writes the id of `data` into `into` at `at` (32 bytes). */
+export type ChunkIdWriter = (data: Uint8Array, into: Buffer, at: number) => void;
 export type ChunkIdFunction = (data: Uint8Array) => Buffer;
 
-const sha256: ChunkIdFunction = (data) => createHash('sha256').update(data).digest();
+const sha256: ChunkIdWriter = (data, into, at) => {
+  createHash('sha256').update(data).digest().copy(into, at);
+};
 
-const blake3: ChunkIdFunction = (data) =>
-  blakeHash.blake3(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+// The binding's string form of the hash, decoded into place: its Buffer form is memory outside
+// V8's heap freed only by a callback that runs when the thread's event loop turns, and a worker
+// hashing hundreds of blocks per message grew by 300 bytes per block until then. (The string is
+// also the faster call: 5.1 GB/s against 4.0 on 16 KiB blocks.)
+const blake3: ChunkIdWriter = (data, into, at) => {
+  into.write(blakeHash.blake3UrlSafeBase64(data), at, 32, 'base64url');
+};
+
+export function chunkIdWriter(algorithm: ChunkIdAlgorithm): ChunkIdWriter {
+  return algorithm === 'blake3' ? blake3 : sha256;
+}
 
 export function chunkIdFunction(algorithm: ChunkIdAlgorithm): ChunkIdFunction {
-  return algorithm === 'blake3' ? blake3 : sha256;
+  const write = chunkIdWriter(algorithm);
+  return (data) => {
+    const id = Buffer.allocUnsafeSlow(32);
+    write(data, id, 0);
+    return id;
+  };
 }
 
 export function isChunkIdAlgorithm(value: unknown): value is ChunkIdAlgorithm {

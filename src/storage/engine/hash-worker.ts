@@ -6,7 +6,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
-import { chunkIdFunction, type ChunkIdAlgorithm } from './chunk-id.js';
+import { chunkIdWriter, type ChunkIdAlgorithm } from './chunk-id.js';
 
 export interface HashRequest {
   id: number;
@@ -108,6 +108,22 @@ function readRuns(file: string, runs: Float64Array, data: Buffer): string | unde
   }
 }
 
+/**
+ * Ids of the blocks this worker compressed lately, oldest first. A disk's compressible blocks are
+ * mostly repeats (text, in a few alignments): each is compressed the first time this worker meets
+ * it, and its repeats, which the copy finds already stored, are not compressed again.
+ */
+const compressed = new Set<string>();
+const COMPRESSED_REMEMBERED = 16384;
+
+function firstSighting(id: Buffer): boolean {
+  const key = id.toString('latin1');
+  if (compressed.has(key)) return false;
+  compressed.add(key);
+  if (compressed.size > COMPRESSED_REMEMBERED) compressed.delete(compressed.values().next().value as string);
+  return true;
+}
+
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
@@ -117,14 +133,14 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     return;
   }
   const data = Buffer.from(request.data, 0, request.length);
-  const id = chunkIdFunction(request.idAlgorithm);
+  const writeId = chunkIdWriter(request.idAlgorithm);
   if (request.ranges) {
     const count = request.ranges.length / 2;
     const hashes = Buffer.alloc(count * 32);
     for (let i = 0; i < count; i++) {
       const at = request.ranges[2 * i] as number;
       const part = data.subarray(at, at + (request.ranges[2 * i + 1] as number));
-      id(part).copy(hashes, i * 32);
+      writeId(part, hashes, i * 32);
     }
     const reply: HashReply = {
       id: request.id,
@@ -160,7 +176,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
       continue;
     }
     if (looksCompressible(block)) zero[i] = 2;
-    id(block).copy(hashes, i * 32);
+    writeId(block, hashes, i * 32);
   }
   const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
   const transfer = [request.data, hashes.buffer];
@@ -169,7 +185,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
     reply.storedLengths = new Uint32Array(blocks);
     for (let i = 0; i < blocks; i++) {
-      if (zero[i] !== 2) continue;
+      if (zero[i] !== 2 || !firstSighting(hashes.subarray(i * 32, i * 32 + 32))) continue;
       const { codec, stored } = encode(
         data.subarray(i * request.blockSize, (i + 1) * request.blockSize),
         true,
