@@ -108,22 +108,6 @@ function readRuns(file: string, runs: Float64Array, data: Buffer): string | unde
   }
 }
 
-/**
- * Ids of the blocks this worker compressed lately, oldest first. A disk's compressible blocks are
- * mostly repeats (text, in a few alignments): each is compressed the first time this worker meets
- * it, and its repeats, which the copy finds already stored, are not compressed again.
- */
-const compressed = new Set<string>();
-const COMPRESSED_REMEMBERED = 16384;
-
-function firstSighting(id: Buffer): boolean {
-  const key = id.toString('latin1');
-  if (compressed.has(key)) return false;
-  compressed.add(key);
-  if (compressed.size > COMPRESSED_REMEMBERED) compressed.delete(compressed.values().next().value as string);
-  return true;
-}
-
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
@@ -185,7 +169,7 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
     reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
     reply.storedLengths = new Uint32Array(blocks);
     for (let i = 0; i < blocks; i++) {
-      if (zero[i] !== 2 || !firstSighting(hashes.subarray(i * 32, i * 32 + 32))) continue;
+      if (zero[i] !== 2) continue;
       const { codec, stored } = encode(
         data.subarray(i * request.blockSize, (i + 1) * request.blockSize),
         true,
