@@ -18,6 +18,7 @@ import {
   packKey,
   RECORD_HEADER_BYTES,
   READ_SPAN_BYTES,
+  releasePackBuffers,
   type ReadLease,
 } from './chunk-store.js';
 import {
@@ -773,9 +774,11 @@ export class BlockStore implements BlockEngine {
         await this.copyBlocks(row, volume, guard, onProgress, signal);
       } finally {
         this.gcLock.release(1);
-        // The last copy running lets its read buffers go (the pack buffers are kept: see
-        // chunk-store.ts, packBodies).
-        if (this.copySlots.getValue() === COPY_SLOTS - 1) this.groupBuffers.drain();
+        // The last copy running lets its buffers go: an idle server holds no copy memory.
+        if (this.copySlots.getValue() === COPY_SLOTS - 1) {
+          this.groupBuffers.drain();
+          releasePackBuffers();
+        }
       }
     });
     this.copies.set(snapshotId, copy);
