@@ -18,8 +18,8 @@ export type ChunkIdAlgorithm = 'blake3' | 'sha256';
 export const PACK_CHUNK_ID_CODE: Record<ChunkIdAlgorithm, number> = { sha256: 0, blake3: 1 };
 
 /** Writes the id of `data` into `into` at `at` (32 bytes). */
-export type ChunkIdWriter = (data: Uint8Array, into: Buffer, at: number) => void;
-export type ChunkIdFunction = (data: Uint8Array) => Buffer;
+export type ChunkIdWriter = (data: Buffer, into: Buffer, at: number) => void;
+export type ChunkIdFunction = (data: Buffer) => Buffer;
 
 const sha256: ChunkIdWriter = (data, into, at) => {
   createHash('sha256').update(data).digest().copy(into, at);
