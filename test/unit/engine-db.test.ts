@@ -187,13 +187,21 @@ describe('engine index checkpoints', () => {
 });
 
 describe('engine index chunk id algorithm', () => {
-  it('is BLAKE3 for a new index and for one that holds no chunk yet, and stays what it was', () => {
-    const fresh = new EngineDb(path.join(dir, 'fresh.db'));
+  /** What the index at `file` says, opened (and migrated) for the call. */
+  function withIndex<T>(file: string, use: (db: EngineDb) => T): T {
+    const db = new EngineDb(file);
     try {
-      assert.equal(fresh.chunkIdAlgorithm(), 'blake3');
+      return use(db);
     } finally {
-      fresh.close();
+      db.close();
     }
+  }
+
+  it('is BLAKE3 for a new index and for one that holds no chunk yet, and stays what it was', () => {
+    assert.equal(
+      withIndex(path.join(dir, 'fresh.db'), (db) => db.chunkIdAlgorithm()),
+      'blake3',
+    );
     const file = path.join(dir, 'v3-empty.db');
     const old = new Database(file);
     applyMigrations(
@@ -201,19 +209,15 @@ describe('engine index chunk id algorithm', () => {
       ENGINE_MIGRATIONS.filter((m) => m.version <= 3),
     );
     old.close();
-    const db = new EngineDb(file);
-    try {
+    withIndex(file, (db) => {
       assert.equal(db.chunkIdAlgorithm(), 'blake3');
       enterChunks(db, 3);
-    } finally {
-      db.close();
-    }
-    const again = new EngineDb(file);
-    try {
-      assert.equal(again.chunkIdAlgorithm(), 'blake3', 'decided once');
-    } finally {
-      again.close();
-    }
+    });
+    assert.equal(
+      withIndex(file, (db) => db.chunkIdAlgorithm()),
+      'blake3',
+      'decided once',
+    );
   });
 });
 

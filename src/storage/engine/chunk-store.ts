@@ -1,8 +1,9 @@
 // Content-addressed chunks, grouped into packs. A chunk's id is the hash of its uncompressed bytes
-// (BLAKE3, or SHA-256 in older stores: see chunk-id.ts); identical blocks are stored once across every disk and snapshot. Chunks are appended to
-// an in-memory pack and written as one object (atomically, durably) when the pack is flushed; only
-// then are they entered in the index. A pack is self-describing (every record carries its id,
-// kind, codec and lengths), so the index can be rebuilt from the packs alone (docs/storage.md).
+// (BLAKE3, or SHA-256 in older stores: see chunk-id.ts); identical blocks are stored once across
+// every disk and snapshot. Chunks are appended to an in-memory pack and written as one object
+// (atomically, durably) when the pack is flushed; only then are they entered in the index. A pack
+// is self-describing (its header names the id algorithm; every record carries its id, kind, codec
+// and lengths), so the index can be rebuilt from the packs alone (docs/storage.md).
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { EngineDataUnreadable } from '../../domain/ports.js';
