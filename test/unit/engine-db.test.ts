@@ -1,5 +1,5 @@
-// The engine index: its write-ahead log is checkpointed on a hash worker, not in the commits; its
-// migrations keep what an older index holds.
+// The engine index: its write-ahead log is checkpointed on a hash worker, not in the commits, and
+// so are a snapshot copy's checkpoints; its migrations keep what an older index holds.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -8,8 +8,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { ChunkKind } from '../../src/storage/engine/chunk-store.js';
+import type { CopyCheckpoint } from '../../src/storage/engine/copy-checkpoint.js';
 import { ENGINE_MIGRATIONS, EngineDb } from '../../src/storage/engine/engine-db.js';
 import { HashPool } from '../../src/storage/engine/hash-pool.js';
+import { encodeRoot } from '../../src/storage/engine/manifest.js';
 import { applyMigrations } from '../../src/storage/sqlite/migrate.js';
 
 /** Enters `count` data chunks of a pack in one transaction. */
@@ -272,6 +275,104 @@ describe('engine index lookups of many chunks', () => {
         );
       }
     } finally {
+      db.close();
+    }
+  });
+});
+
+describe('copy checkpoints committed on a hash worker', () => {
+  it('enter the pack, its pages and the bytes added; and nothing once the snapshot is gone', async () => {
+    const file = path.join(dir, 'copy-checkpoints.db');
+    const pool = new HashPool('blake3', 2);
+    const db = new EngineDb(file, (f) => pool.checkpoint(f));
+    try {
+      db.insertSnapshot({
+        id: 's-1',
+        diskId: 'd-1',
+        state: 'copying',
+        blockSize: 16384,
+        sizeBytes: 1 << 30,
+        parentId: null,
+        parentRoot: null,
+        pending: null,
+        root: null,
+        dataBytes: 0,
+        addedBytes: 100,
+      });
+      const data = randomBytes(32);
+      const page = randomBytes(32);
+      const root = randomBytes(32);
+      const rootBytes = encodeRoot({ blockSize: 16384, sizeBytes: 1 << 30, pages: new Map([[3, page]]) });
+      const pack = randomBytes(16).toString('hex');
+      /** What the index is to hold of a chunk, besides its id and holds. */
+      const figures = (kind: ChunkKind, offset: number) => ({
+        kind,
+        pack,
+        offset,
+        storedLen: 1000 + offset,
+        rawLen: 2000 + offset,
+        codec: kind === ChunkKind.Data ? 1 : 0,
+      });
+      const chunk = (hash: Buffer, kind: ChunkKind, offset: number) => ({ hash, ...figures(kind, offset) });
+      const checkpoint: CopyCheckpoint = {
+        snapshotId: 's-1',
+        flushed: {
+          packId: pack,
+          bytes: 5000,
+          chunks: [
+            chunk(data, ChunkKind.Data, 64),
+            chunk(page, ChunkKind.Page, 2000),
+            { ...chunk(root, ChunkKind.Root, 4000), data: rootBytes },
+          ],
+        },
+        pages: [
+          { page: 3, hash: page },
+          { page: 4, hash: null },
+        ],
+      };
+      await pool.commitCheckpoint(file, checkpoint);
+      // Read on this thread's connection: the worker's commit is there.
+      const row = (hash: Buffer) => {
+        const found = db.chunk(hash);
+        assert.ok(found, 'the chunk is in the index');
+        const { refs, pack: at, offset, storedLen, rawLen, codec, kind } = found;
+        return { refs, pack: at, offset, storedLen, rawLen, codec, kind };
+      };
+      assert.deepEqual(row(data), { ...figures(ChunkKind.Data, 64), refs: 0 });
+      // The page: held by the root and by the checkpoint, and unsettled.
+      assert.deepEqual(row(page), { ...figures(ChunkKind.Page, 2000), refs: 2 });
+      assert.equal(db.isUnsettled(page), true);
+      assert.deepEqual(row(root), { ...figures(ChunkKind.Root, 4000), refs: 0 });
+      assert.deepEqual(
+        db.checkpointedPages('s-1').map((p) => ({ page: p.page, hash: p.hash?.toString('hex') ?? null })),
+        [
+          { page: 3, hash: page.toString('hex') },
+          { page: 4, hash: null },
+        ],
+      );
+      assert.equal(db.snapshot('s-1')?.addedBytes, 5100);
+      assert.deepEqual(db.packs(), [{ id: pack, bytes: 5000, liveBytes: 3 * 48 + 1064 + 3000 + 5000 }]);
+
+      // The snapshot's copy was given up meanwhile: the next checkpoint fails and enters nothing.
+      db.transaction(() => db.deleteSnapshot('s-1'));
+      const other = randomBytes(16).toString('hex');
+      await assert.rejects(
+        pool.commitCheckpoint(file, {
+          snapshotId: 's-1',
+          flushed: {
+            packId: other,
+            bytes: 10,
+            chunks: [{ ...chunk(randomBytes(32), ChunkKind.Data, 16), pack: other }],
+          },
+          pages: [{ page: 5, hash: page }],
+        }),
+        /no longer being copied/,
+      );
+      assert.equal(db.packs().length, 1, 'no pack entered');
+      assert.equal(db.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get(), 3, 'no chunk entered');
+      assert.equal(row(page).refs, 2, 'no hold taken');
+    } finally {
+      await pool.close();
       db.close();
     }
   });

@@ -11,7 +11,6 @@ import {
   ChunkKind,
   ChunkStore,
   ChunkUnreadable,
-  indexPack,
   looksCompressible,
   PACK_HEADER_BYTES,
   PACK_TARGET_BYTES,
@@ -903,16 +902,8 @@ export class BlockStore implements BlockEngine {
     /** The pages this attempt rebuilt: index → chunk id (null: the page is empty now). */
     const finished = new Map<number, Buffer | null>();
     const pipeline = new CopyPipeline(this.chunks, this.db, async (flushed, pages) => {
-      const bytes = flushed?.bytes ?? 0;
-      this.db.transaction(() => {
-        if (flushed) indexPack(this.db, flushed);
-        for (const { page, hash } of pages) {
-          this.db.insertCheckpointedPage(row.id, page, hash);
-          if (hash) this.db.addRefs(hash, 1);
-        }
-        const current = this.db.snapshot(row.id) as SnapshotRow;
-        this.db.updateSnapshot({ ...current, addedBytes: current.addedBytes + bytes });
-      });
+      // On a hash worker's connection (see copy-checkpoint.ts); the next reads here see it.
+      await this.hashPool.commitCheckpoint(this.db.file, { snapshotId: row.id, flushed, pages });
       // Durable before the write path stops preserving these pages' blocks.
       await this.db.sync();
       for (const { page } of pages) guard.donePages.add(page);
@@ -954,66 +945,75 @@ export class BlockStore implements BlockEngine {
         aheadBytes += blocks.length * volume.blockSize;
       }
     };
-    for (let p = 0; p < order.length; p++) {
-      signal.throwIfAborted();
-      const [index, blocks] = order[p] as [number, number[]];
-      readAhead();
-      const { runs, previous } = await (ahead.shift() as ReturnType<typeof load>);
-      aheadBytes -= blocks.length * volume.blockSize;
-      readAhead();
-      pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
-      /** slot → the block's chunk id, or null when it is zero now */
-      const changes = new Map<number, Buffer | null>();
-      for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
-        for (let k = 0; k < hashes.length; k++) {
-          const hash = hashes[k] as Buffer | null;
-          const slot = (group[k] as number) - index * PAGE_BLOCKS;
-          changes.set(
-            slot,
-            hash &&
-              pipeline.store(
-                ChunkKind.Data,
-                data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
-                hash,
-                compressible[k],
-                encoded?.[k],
-              ),
-          );
-          // A full pack is written at once, mid-page if need be: a pack that fits its (aligned)
-          // buffer is written past the page cache (see the object store); the rest of the page
-          // goes into the next pack, whose checkpoint finishes the page.
-          done++;
-          if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await checkpoint();
+    // A copy that fails lets the packs it started finish (or fail) before it reports: nothing of
+    // it is committed after its job has moved on.
+    let pages: Map<number, Buffer>;
+    let rootHash: Buffer;
+    try {
+      for (let p = 0; p < order.length; p++) {
+        signal.throwIfAborted();
+        const [index, blocks] = order[p] as [number, number[]];
+        readAhead();
+        const { runs, previous } = await (ahead.shift() as ReturnType<typeof load>);
+        aheadBytes -= blocks.length * volume.blockSize;
+        readAhead();
+        pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
+        /** slot → the block's chunk id, or null when it is zero now */
+        const changes = new Map<number, Buffer | null>();
+        for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
+          for (let k = 0; k < hashes.length; k++) {
+            const hash = hashes[k] as Buffer | null;
+            const slot = (group[k] as number) - index * PAGE_BLOCKS;
+            changes.set(
+              slot,
+              hash &&
+                pipeline.store(
+                  ChunkKind.Data,
+                  data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
+                  hash,
+                  compressible[k],
+                  encoded?.[k],
+                ),
+            );
+            // A full pack is written at once, mid-page if need be: a pack that fits its (aligned)
+            // buffer is written past the page cache (see the object store); the rest of the page
+            // goes into the next pack, whose checkpoint finishes the page.
+            done++;
+            if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await checkpoint();
+          }
         }
+        // Every new block was copied into the pack: the read buffers go back for reuse.
+        for (const { data } of runs) this.groupBuffers.give(data);
+        const page = patchPage(previous, changes);
+        const rebuilt = page ? pipeline.store(ChunkKind.Page, page) : null;
+        finished.set(index, rebuilt);
+        pipeline.finishPage({ page: index, hash: rebuilt });
+        if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS)
+          await checkpoint();
       }
-      // Every new block was copied into the pack: the read buffers go back for reuse.
-      for (const { data } of runs) this.groupBuffers.give(data);
-      const page = patchPage(previous, changes);
-      const rebuilt = page ? pipeline.store(ChunkKind.Page, page) : null;
-      finished.set(index, rebuilt);
-      pipeline.finishPage({ page: index, hash: rebuilt });
-      if (pipeline.fillingBytes >= PACK_TARGET_BYTES || Date.now() - lastCheckpoint >= CHECKPOINT_MS)
-        await checkpoint();
+      // The manifest: the parent's pages, with the ones rebuilt put in (by an earlier attempt,
+      // checkpointed, or by this one). It goes into the last pack, with the last pages: a pack
+      // (and its flushes) fewer than a pack of its own. Indexed, nothing holds it until the
+      // commit below; should a crash come between, the collector may drop it, and the resumed
+      // copy stores it again.
+      pages = new Map(parent.pages);
+      const rebuilt = [
+        ...this.db.checkpointedPages(row.id).map(({ page, hash }) => [page, hash] as const),
+        ...finished,
+      ];
+      for (const [page, hash] of rebuilt) {
+        if (hash) pages.set(page, hash);
+        else pages.delete(page);
+      }
+      rootHash = pipeline.store(
+        ChunkKind.Root,
+        encodeRoot({ blockSize: row.blockSize, sizeBytes: row.sizeBytes, pages }),
+      );
+      await pipeline.drain();
+    } catch (error) {
+      await pipeline.abandon();
+      throw error;
     }
-    // The manifest: the parent's pages, with the ones rebuilt put in (by an earlier attempt,
-    // checkpointed, or by this one). It goes into the last pack, with the last pages: a pack
-    // (and its flushes) fewer than a pack of its own. Indexed, nothing holds it until the
-    // commit below; should a crash come between, the collector may drop it, and the resumed
-    // copy stores it again.
-    const pages = new Map(parent.pages);
-    const rebuilt = [
-      ...this.db.checkpointedPages(row.id).map(({ page, hash }) => [page, hash] as const),
-      ...finished,
-    ];
-    for (const [page, hash] of rebuilt) {
-      if (hash) pages.set(page, hash);
-      else pages.delete(page);
-    }
-    const rootHash = pipeline.store(
-      ChunkKind.Root,
-      encodeRoot({ blockSize: row.blockSize, sizeBytes: row.sizeBytes, pages }),
-    );
-    await pipeline.drain();
     let dataBlocks = 0;
     for (const hash of pages.values()) dataBlocks += pageEntries(this.db.chunk(hash)?.rawLen ?? 0);
     this.db.transaction(() => {

@@ -2,16 +2,9 @@
 // being written and indexed, so hashing never waits for the disk. At most PACKS_IN_FLIGHT packs are
 // in flight; a checkpoint (the pages finished with a pack) is committed only once that pack is
 // durable.
-import { ChunkKind, type ChunkStore, type Encoded, type NewChunk, type PackWriter } from './chunk-store.js';
+import { ChunkKind, type ChunkStore, type Encoded, type PackWriter } from './chunk-store.js';
+import type { FinishedPage, Flushed } from './copy-checkpoint.js';
 import type { EngineDb } from './engine-db.js';
-
-export interface FinishedPage {
-  page: number;
-  /** The rebuilt page's chunk id, or null when the page has become empty. */
-  hash: Buffer | null;
-}
-
-export type Flushed = { packId: string; bytes: number; chunks: NewChunk[] } | undefined;
 
 export class CopyPipeline {
   private pack: PackWriter;
@@ -96,6 +89,11 @@ export class CopyPipeline {
     // Settled once, whichever way; a failure is seen by the next seal() or drain().
     committed.then(settle, settle);
     this.inflight.push(committed);
+  }
+
+  /** After a failure: waits until no pack is being written or checkpointed (whichever way). */
+  async abandon(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
   }
 
   /** Writes and checkpoints everything stored so far. */

@@ -237,22 +237,27 @@ export class EngineDb {
   private nextSync: Promise<void> | undefined;
   private checkpointing = false;
   private lastCheckpoint = 0;
+  private readonly checkpointer: ((file: string) => Promise<void>) | undefined;
 
   /**
    * `checkpointer` copies the write-ahead log into the database file on another thread (see
-   * afterWrite); without one, SQLite checkpoints in the commit that fills 1000 pages of log.
+   * afterWrite); 'elsewhere': another connection to the file has one (a hash worker's connection).
+   * Without either, SQLite checkpoints in the commit that fills 1000 pages of log.
    */
   constructor(
-    private readonly file: string,
-    private readonly checkpointer?: (file: string) => Promise<void>,
+    readonly file: string,
+    checkpointer?: ((file: string) => Promise<void>) | 'elsewhere',
   ) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // Commits are not flushed one by one; sync() flushes every commit so far, off the event loop,
     // where the engine needs it (see sync()).
     this.db.pragma('synchronous = NORMAL');
+    // Two connections write (the event loop's and a hash worker's, see copy-checkpoint.ts): one
+    // waits for the other's commit (a few ms) instead of failing.
     this.db.pragma('busy_timeout = 5000');
     if (checkpointer) this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = checkpointer === 'elsewhere' ? undefined : checkpointer;
     applyMigrations(this.db, ENGINE_MIGRATIONS);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
@@ -362,8 +367,13 @@ export class EngineDb {
     await this.wal.datasync();
   }
 
+  /**
+   * Runs `fn` in a transaction that takes the write lock first (BEGIN IMMEDIATE): with another
+   * connection writing, a transaction that read first could not take it afterwards, and would fail
+   * at once instead of waiting.
+   */
   transaction<T>(fn: () => T): T {
-    const result = this.db.transaction(fn)();
+    const result = this.db.transaction(fn).immediate();
     this.afterWrite();
     return result;
   }
@@ -385,6 +395,11 @@ export class EngineDb {
       .finally(() => {
         this.checkpointing = false;
       });
+  }
+
+  /** Copies the write-ahead log into the database file (PASSIVE: writers go on meanwhile). */
+  checkpointLog(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** How this store computes chunk ids (see chunk-id.ts), as its index recorded at its making. */

@@ -1,15 +1,17 @@
 // Hashing on the other cores: a snapshot copy hands each buffer it read to one of a few worker
 // threads, which find its all-zero blocks and hash the rest, while the copy goes on reading and
-// storing. The buffer moves to the worker and back (transferred, not copied). The same workers
-// checkpoint the engine index's write-ahead log (EngineDb), a thread fewer than a worker of its own.
+// storing. The buffer moves to the worker and back (transferred, not copied). The first worker
+// also writes the engine index for copies (their checkpoints) and checkpoints its write-ahead log
+// (EngineDb): one connection more, not a thread more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { NOT_ENCODED, type Codec, type Encoded } from './chunk-store.js';
 import type { ChunkIdAlgorithm } from './chunk-id.js';
-import type { CheckpointReply, CheckpointRequest, HashReply, HashRequest } from './hash-worker.js';
+import { postCheckpoint, type CopyCheckpoint } from './copy-checkpoint.js';
+import type { CheckpointRequest, CommitRequest, HashReply, HashRequest, IndexReply } from './hash-worker.js';
 
-type Request = HashRequest | CheckpointRequest;
-type Reply = HashReply | CheckpointReply;
+type Request = HashRequest | CheckpointRequest | CommitRequest;
+type Reply = HashReply | IndexReply;
 
 export interface HashedBlocks {
   data: Buffer;
@@ -39,26 +41,36 @@ export class HashPool {
     private readonly size = Math.max(1, Math.min(4, availableParallelism())),
   ) {}
 
-  private worker(): Worker {
-    if (this.workers.length < this.size) {
-      // A hash worker makes little garbage; left to V8's default, its young generation still
-      // grows to tens of MiB over a copy, memory the server then keeps.
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
-        resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_MIB },
-      });
-      worker.unref();
-      worker.on('message', (reply: Reply) => {
-        const waiter = this.waiting.get(reply.id);
-        this.waiting.delete(reply.id);
-        waiter?.resolve(reply);
-      });
-      // A worker that dies fails what it was doing (the copy is retried); a new one replaces it.
-      worker.on('error', (error) => this.fail(worker, error));
-      worker.on('exit', (code) => this.fail(worker, new Error(`hash worker exited with code ${code}`)));
-      this.workers.push(worker);
-      return worker;
-    }
-    return this.workers[this.next++ % this.workers.length] as Worker;
+  /**
+   * The worker with the fewest requests outstanding (the first has the index's commits besides
+   * its share of hashing); or, with `first`, the first, which writes the engine index.
+   */
+  private worker(first = false): Worker {
+    if (first) return this.workers[0] ?? this.spawn();
+    if (this.workers.length < this.size) return this.spawn();
+    let best = this.workers[this.next++ % this.workers.length] as Worker;
+    for (const worker of this.workers)
+      if ((this.owner.get(worker)?.size ?? 0) < (this.owner.get(best)?.size ?? 0)) best = worker;
+    return best;
+  }
+
+  private spawn(): Worker {
+    // A hash worker makes little garbage; left to V8's default, its young generation still
+    // grows to tens of MiB over a copy, memory the server then keeps.
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: HASH_WORKER_YOUNG_MIB },
+    });
+    worker.unref();
+    worker.on('message', (reply: Reply) => {
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      waiter?.resolve(reply);
+    });
+    // A worker that dies fails what it was doing (the copy is retried); a new one replaces it.
+    worker.on('error', (error) => this.fail(worker, error));
+    worker.on('exit', (code) => this.fail(worker, new Error(`hash worker exited with code ${code}`)));
+    this.workers.push(worker);
+    return worker;
   }
 
   private fail(worker: Worker, error: Error): void {
@@ -145,20 +157,36 @@ export class HashPool {
   }
 
   /**
-   * Checkpoints the write-ahead log of an SQLite file on a worker (EngineDb's index): the copy
-   * into the database file and its flushes happen beside the event loop.
+   * Checkpoints the write-ahead log of the engine index `file` on a worker: the copy into the
+   * database file and its flushes happen beside the event loop.
    */
   async checkpoint(file: string): Promise<void> {
-    const reply = (await this.request((id): CheckpointRequest => ({
-      id,
-      checkpoint: file,
-    }))) as CheckpointReply;
+    const reply = (await this.request(
+      (id): CheckpointRequest => ({ id, checkpoint: file }),
+      [],
+      true,
+    )) as IndexReply;
     if (reply.error !== undefined) throw new Error(reply.error);
   }
 
-  private async request(message: (id: number) => Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  /** Commits a snapshot copy's checkpoint in the engine index `file`, on a worker. */
+  async commitCheckpoint(file: string, checkpoint: CopyCheckpoint): Promise<void> {
+    const { posted, transfer } = postCheckpoint(checkpoint);
+    const reply = (await this.request(
+      (id): CommitRequest => ({ id, commit: file, posted }),
+      transfer,
+      true,
+    )) as IndexReply;
+    if (reply.error !== undefined) throw new Error(reply.error);
+  }
+
+  private async request(
+    message: (id: number) => Request,
+    transfer: ArrayBuffer[] = [],
+    first = false,
+  ): Promise<Reply> {
     const id = this.nextId++;
-    const worker = this.worker();
+    const worker = this.worker(first);
     let owned = this.owner.get(worker);
     if (!owned) this.owner.set(worker, (owned = new Set()));
     owned.add(id);

@@ -1,12 +1,13 @@
 // Runs in a worker thread: hashes the blocks of one buffer (see HashPool), after reading them from
 // a disk's raw file when asked and compressing them when asked (a snapshot copy's scattered
-// blocks); and checkpoints the engine index's write-ahead log (see EngineDb) so that the event
-// loop never does.
+// blocks); commits a snapshot copy's checkpoints in the engine index (see copy-checkpoint.ts);
+// and checkpoints the index's write-ahead log (see EngineDb), so that the event loop does neither.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 import { chunkIdWriter, type ChunkIdAlgorithm } from './chunk-id.js';
+import { commitCheckpoint, receiveCheckpoint, type PostedCheckpoint } from './copy-checkpoint.js';
+import { EngineDb } from './engine-db.js';
 
 export interface HashRequest {
   id: number;
@@ -47,35 +48,41 @@ export interface HashReply {
   stored?: ArrayBuffer;
 }
 
-/** Copy the write-ahead log of this SQLite file into it (a PASSIVE checkpoint: writers go on). */
+/** Copy the write-ahead log of this engine index into it (a PASSIVE checkpoint: writers go on). */
 export interface CheckpointRequest {
   id: number;
   checkpoint: string;
 }
 
-export interface CheckpointReply {
+/** Commit a snapshot copy's checkpoint in this engine index. */
+export interface CommitRequest {
   id: number;
-  /** Why the checkpoint failed (it is tried again later; the log keeps every commit meanwhile). */
+  commit: string;
+  posted: PostedCheckpoint;
+}
+
+/** How a CheckpointRequest or a CommitRequest went. */
+export interface IndexReply {
+  id: number;
+  /** Why it failed (a failed log checkpoint is tried again later; a failed commit fails the copy). */
   error?: string;
 }
 
-/** The connection checkpoints run on, opened at the first one (a worker serves one engine). */
-let index: { file: string; db: Database.Database } | undefined;
+/** The index's connection, opened at the first request that needs it (a worker serves one engine). */
+let index: { file: string; db: EngineDb } | undefined;
 
-function checkpoint(request: CheckpointRequest): CheckpointReply {
+function onIndex(file: string, id: number, work: (db: EngineDb) => void): IndexReply {
   try {
-    if (index?.file !== request.checkpoint) {
+    if (index?.file !== file) {
       index?.db.close();
       index = undefined;
-      const db = new Database(request.checkpoint, { fileMustExist: true });
-      // NORMAL: the log is flushed before it is copied, the database file after (SQLite's rule).
-      db.pragma('synchronous = NORMAL');
-      index = { file: request.checkpoint, db };
+      // Its log is checkpointed by the requests above, not in its commits.
+      index = { file, db: new EngineDb(file, 'elsewhere') };
     }
-    index.db.pragma('wal_checkpoint(PASSIVE)');
-    return { id: request.id };
+    work(index.db);
+    return { id };
   } catch (error) {
-    return { id: request.id, error: error instanceof Error ? error.message : String(error) };
+    return { id, error: error instanceof Error ? error.message : String(error) };
   }
 }
 
@@ -111,9 +118,17 @@ function readRuns(file: string, runs: Float64Array, data: Buffer): string | unde
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
-parentPort?.on('message', (request: HashRequest | CheckpointRequest) => {
+parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequest) => {
+  if ('commit' in request) {
+    const reply = onIndex(request.commit, request.id, (db) =>
+      commitCheckpoint(db, receiveCheckpoint(request.posted)),
+    );
+    parentPort?.postMessage(reply satisfies IndexReply);
+    return;
+  }
   if ('checkpoint' in request) {
-    parentPort?.postMessage(checkpoint(request) satisfies CheckpointReply);
+    const reply = onIndex(request.checkpoint, request.id, (db) => db.checkpointLog());
+    parentPort?.postMessage(reply satisfies IndexReply);
     return;
   }
   const data = Buffer.from(request.data, 0, request.length);
