@@ -2,13 +2,13 @@
 // restores are byte-identical, deletes reclaim only what nothing else holds, verify finds damage.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineNotReady } from '../../src/domain/ports.js';
 import { BlockStore } from '../../src/storage/engine/block-store.js';
-import { ChunkKind, packKey } from '../../src/storage/engine/chunk-store.js';
+import { ChunkKind, PACK_TARGET_BYTES, packKey, RECORD_MAGIC } from '../../src/storage/engine/chunk-store.js';
 import { chunkIdFunction } from '../../src/storage/engine/chunk-id.js';
 import { decodePage } from '../../src/storage/engine/manifest.js';
 
@@ -106,7 +106,9 @@ describe('block store', () => {
   });
 
   it('reports progress with every pack it writes, mid-page too', async () => {
-    const size = 16 * MiB; // one page of blocks, two packs of random data
+    // Two packs' worth of random data: the first pack (with its records' headers) fills a few
+    // blocks before half of it is copied, in the middle of a page (16 MiB of blocks).
+    const size = 2 * PACK_TARGET_BYTES;
     await store.createVolume('d-pg', size);
     await store.writeVolume('d-pg', 0, randomBytes(size));
     await store.beginSnapshot('s-pg', 'd-pg');
@@ -114,7 +116,7 @@ describe('block store', () => {
     await store.copySnapshot('s-pg', async (fraction) => void reported.push(fraction), never);
     assert.ok(
       reported.some((f) => f > 0.3 && f < 0.7),
-      `a figure halfway through the page: ${reported.join(', ')}`,
+      `a figure halfway, from the pack written mid-page: ${reported.join(', ')}`,
     );
     assert.deepEqual(
       reported,
@@ -496,7 +498,6 @@ describe('block store', () => {
     await store.copySnapshot('s-e', noProgress, never);
     const pack = store.db.packs()[0]!;
     const file = path.join(dir, 'chunks', packKey(pack.id));
-    const { readFile } = await import('node:fs/promises');
     const bytes = await readFile(file);
     bytes[200] = (bytes[200] as number) ^ 0xff;
     await store.objectStore.close();
@@ -556,7 +557,6 @@ describe('block store chunk ids', () => {
       for (let block = 0; block < (3 * MiB) / 2 / BS; block++)
         found &&= store.db.chunk(id(image.subarray(block * BS, (block + 1) * BS))) !== undefined;
       const pack = store.db.packs()[0]!;
-      const { readFile } = await import('node:fs/promises');
       const code = (await readFile(path.join(dir, 'chunks', packKey(pack.id)))).readUInt32LE(12);
       return { code, found };
     } finally {
@@ -589,6 +589,59 @@ describe('block store chunk ids', () => {
     } finally {
       await rm(made, { recursive: true, force: true });
       await rm(older, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('block store packs', () => {
+  it('are written in pieces as they fill: records span pieces, zeros end the pack at a 4 KiB multiple', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-packs-'));
+    const store = new BlockStore({ dataDir: dir });
+    await store.open();
+    try {
+      // Over two 4 MiB pieces of records, of every codec: random, text, zero-sector blocks.
+      const image = Buffer.alloc(12 * MiB);
+      randomBytes(9 * MiB).copy(image, 0);
+      Buffer.alloc(2 * MiB, 'log line 8: all is well\n').copy(image, 9 * MiB);
+      for (let block = 11 * 64; block < 12 * 64; block += 2) randomBytes(4096).copy(image, block * BS);
+      await store.createVolume('d-pk', image.length);
+      await store.writeVolume('d-pk', 0, image);
+      await store.beginSnapshot('s-pk', 'd-pk');
+      await store.copySnapshot('s-pk', noProgress, never);
+      assert.equal(sha(await readAll(store, 's-pk', image.length)), sha(image));
+
+      // Walked as a recovery tool would, with nothing but the layout in docs/storage.md.
+      const [pack, ...others] = store.db.packs();
+      assert.ok(pack && others.length === 0, 'one pack');
+      const file = await readFile(path.join(dir, 'chunks', packKey(pack.id)));
+      assert.equal(file.length, pack.bytes, 'the index has its length');
+      assert.equal(file.length % 4096, 0, 'a multiple of 4 KiB');
+      assert.equal(file.subarray(0, 8).toString(), 'ENSNAPPK');
+      const rows = new Map(store.db.chunksInPack(pack.id).map((row) => [row.hash.toString('hex'), row]));
+      let at = 16;
+      let records = 0;
+      while (at + 48 <= file.length && file.readUInt32LE(at) === RECORD_MAGIC) {
+        const stored = file.readUInt32LE(at + 12);
+        const row = rows.get(file.subarray(at + 16, at + 48).toString('hex'));
+        assert.ok(row, 'each record is a chunk of the index');
+        assert.deepEqual(
+          [row.offset, row.storedLen, row.rawLen, row.codec, row.kind],
+          [at + 48, stored, file.readUInt32LE(at + 8), file[at + 5], file[at + 4]],
+        );
+        records++;
+        at += 48 + stored;
+      }
+      assert.equal(records, rows.size, 'every chunk of the index is a record');
+      assert.ok(file.length - at < 4096, 'less than 4 KiB after the last record');
+      assert.ok(
+        file.subarray(at).every((byte) => byte === 0),
+        'and that is zeros',
+      );
+      assert.deepEqual(new Set([...rows.values()].map((r) => r.codec)), new Set([0, 1, 2]));
+      assert.deepEqual(await readdir(path.join(dir, 'chunks', 'tmp')), [], 'no piece left behind');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

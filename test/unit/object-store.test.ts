@@ -1,6 +1,7 @@
-// The local object store writes a pack in one aligned buffer with direct I/O, cut to its exact
-// length, and any other object through the page cache. (Its fallback for a file system that
-// refuses direct I/O is not exercised here: tmpfs, the usual one, takes it since Linux 6.6.)
+// The local object store writes an object's pieces as they come: those in aligned memory with
+// direct I/O, the last one padded and the file cut to its exact length; others through the page
+// cache. (Its fallback for a file system that refuses direct I/O is not exercised here: tmpfs, the
+// usual one, takes it since Linux 6.6.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -21,18 +22,38 @@ async function storeIn(parent: string): Promise<LocalDirectoryStore> {
   return store;
 }
 
-/** Puts an object of `length` bytes from an aligned buffer and one of two parts; checks both. */
-async function putAndCheck(store: LocalDirectoryStore, length: number): Promise<void> {
-  const buffer = alignedBuffer(length);
-  assert.ok(directWritable(buffer.subarray(0, length)), 'an aligned buffer can be written direct');
+/** Writes `content` as pieces of `piece` bytes, each in aligned memory (the last one shorter). */
+async function writeAligned(store: LocalDirectoryStore, key: string, content: Buffer, piece: number) {
+  const writer = store.create(key);
+  const written: Promise<void>[] = [];
+  for (let at = 0; at < content.length; at += piece) {
+    const part = alignedBuffer(piece).subarray(0, piece);
+    const n = content.copy(part, 0, at);
+    assert.ok(
+      directWritable(part.subarray(0, n), Math.ceil(n / 4096) * 4096),
+      'a piece can be written direct',
+    );
+    written.push(writer.append(part.subarray(0, n)));
+  }
+  await Promise.all(written);
+  assert.deepEqual(await store.list('packs'), [], 'nothing is visible before the commit');
+  await writer.commit();
+}
+
+/**
+ * Writes an object of `length` bytes from aligned pieces, and one from two pieces of ordinary
+ * memory; checks both.
+ */
+async function writeAndCheck(store: LocalDirectoryStore, length: number): Promise<void> {
   const content = randomBytes(length);
-  content.copy(buffer);
-  await store.put('packs/aa/one.pack', [buffer.subarray(0, length)]);
+  await writeAligned(store, 'packs/aa/one.pack', content, 8192);
   const file = path.join(store.root, 'packs/aa/one.pack');
   assert.equal((await stat(file)).size, length, 'cut back to its exact length');
   assert.ok((await readFile(file)).equals(content));
   assert.ok((await store.read('packs/aa/one.pack', 100, 5000)).equals(content.subarray(100, 5100)));
-  await store.put('packs/bb/two.pack', [content.subarray(0, 7), content.subarray(7)]);
+  const plain = store.create('packs/bb/two.pack');
+  await Promise.all([plain.append(content.subarray(0, 7)), plain.append(content.subarray(7))]);
+  await plain.commit();
   assert.ok((await readFile(path.join(store.root, 'packs/bb/two.pack'))).equals(content));
   assert.deepEqual(await store.list('tmp'), [], 'no temporary file is left behind');
   await store.close();
@@ -43,13 +64,25 @@ describe('local object store', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes an object in an aligned buffer past the page cache, exactly as long as it is', async () => {
-    await putAndCheck(await storeIn(tmpdir()), 10_000);
+  it('writes an object from aligned pieces past the page cache, exactly as long as it is', async () => {
+    await writeAndCheck(await storeIn(tmpdir()), 30_000);
   });
 
   it('writes the same on a tmpfs', async (t) => {
     if (!existsSync('/dev/shm')) return t.skip('no /dev/shm (tmpfs) on this machine');
-    await putAndCheck(await storeIn('/dev/shm'), 12_345);
+    await writeAndCheck(await storeIn('/dev/shm'), 12_345);
+  });
+
+  it('leaves nothing of an object aborted, and takes no piece after the last', async () => {
+    const store = await storeIn(tmpdir());
+    const writer = store.create('packs/cc/three.pack');
+    const part = alignedBuffer(8192);
+    await writer.append(part);
+    await writer.append(part.subarray(0, 100));
+    assert.throws(() => writer.append(part), /no part may follow the last one/);
+    await writer.abort();
+    assert.deepEqual(await store.list(''), [], 'neither the object nor its temporary file');
+    await store.close();
   });
 
   it('says which buffers direct I/O can write', () => {

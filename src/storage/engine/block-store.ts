@@ -12,7 +12,7 @@ import {
   ChunkStore,
   ChunkUnreadable,
   looksCompressible,
-  PACK_HEADER_BYTES,
+  packWritesCaughtUp,
   PACK_TARGET_BYTES,
   packKey,
   RECORD_HEADER_BYTES,
@@ -975,12 +975,14 @@ export class BlockStore implements BlockEngine {
                   encoded?.[k],
                 ),
             );
-            // A full pack is written at once, mid-page if need be: a pack that fits its (aligned)
-            // buffer is written past the page cache (see the object store); the rest of the page
-            // goes into the next pack, whose checkpoint finishes the page.
+            // A full pack is finished at once, mid-page if need be: the rest of the page goes into
+            // the next pack, whose checkpoint finishes the page.
             done++;
             if (pipeline.fillingBytes >= PACK_TARGET_BYTES) await checkpoint();
           }
+          // The packs' writes catch up before more is put in (memory: see packWritesCaughtUp).
+          const caughtUp = packWritesCaughtUp();
+          if (caughtUp) await caughtUp;
         }
         // Every new block was copied into the pack: the read buffers go back for reuse.
         for (const { data } of runs) this.groupBuffers.give(data);
@@ -1309,11 +1311,18 @@ export class BlockStore implements BlockEngine {
   private async rewritePack(packId: string): Promise<void> {
     const pack = this.chunks.newPack();
     const live = this.db.chunksInPack(packId);
-    for (const row of live) pack.add(row.hash, row.kind as ChunkKind, await this.chunks.read(row));
-    const flushed = await pack.flush();
+    let flushed;
+    try {
+      for (const row of live) pack.add(row.hash, row.kind as ChunkKind, await this.chunks.read(row));
+      flushed = await pack.flush();
+    } catch (error) {
+      await pack.abort();
+      throw error;
+    }
     this.db.transaction(() => {
       if (flushed) {
-        this.db.insertPack(flushed.packId, flushed.bytes, flushed.bytes - PACK_HEADER_BYTES);
+        const liveBytes = flushed.chunks.reduce((sum, c) => sum + RECORD_HEADER_BYTES + c.storedLen, 0);
+        this.db.insertPack(flushed.packId, flushed.bytes, liveBytes);
         const at = new Map(flushed.chunks.map((c) => [c.hash.toString('hex'), c]));
         for (const row of live) {
           const moved = at.get(row.hash.toString('hex'));

@@ -18,7 +18,7 @@ import { BufferPool } from './buffer-pool.js';
 import { alignedBuffer } from './direct-writer.js';
 import type { HashPool } from './hash-pool.js';
 import { decodeRoot } from './manifest.js';
-import { ObjectMissing, type ObjectStore } from './object-store.js';
+import { ObjectMissing, type ObjectStore, type ObjectWriter } from './object-store.js';
 
 export const enum ChunkKind {
   Data = 0,
@@ -81,7 +81,9 @@ export const PACK_HEADER_BYTES = 16;
 export const RECORD_MAGIC = 0x4b484345; // "ECHK" little-endian
 export const RECORD_HEADER_BYTES = 48;
 /** A pack is flushed once it holds this many bytes. */
-export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
+export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+/** A pack's length is a multiple of this: its last record is followed by zeros up to it. */
+export const PACK_ALIGN = 4096;
 
 export const packKey = (id: string): string => `packs/${id.slice(0, 2)}/${id}.pack`;
 
@@ -140,26 +142,53 @@ export interface NewChunk extends Omit<ChunkRow, 'refs'> {
 }
 
 /**
- * Room for a pack's header and records, reused from one pack to the next (while packs are being
- * written); page-aligned, so that the pack can be written with direct I/O (see the object store).
+ * A pack is written in pieces of this size as it fills, so that little of it is left to write when
+ * it is complete, and a copy holds a few pieces rather than whole packs.
  */
-const packBodies = new BufferPool(PACK_TARGET_BYTES + 1024 * 1024, 3, alignedBuffer);
-
-/** Frees the kept pack buffers: called when a copy is over, so that idle memory goes back. */
-export function releasePackBuffers(): void {
-  packBodies.drain();
-}
+const SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /**
- * Chunks gathered for one pack. Nothing is visible to anyone until flush() and the index commit.
- * Records are copied into the pack's own buffer (so the caller's buffers are free at once);
- * a record that does not fit is kept as a part of its own.
+ * Pieces handed to the object store and not yet written, at most this many before a copy waits
+ * (packWritesCaughtUp): a copy fills them in bursts faster than the device takes them, and ten or
+ * more were seen waiting, 40 MiB and more of memory.
+ */
+const SEGMENTS_IN_FLIGHT = 4;
+let segmentsInFlight = 0;
+const waitingForWrites: (() => void)[] = [];
+
+/** The pieces, reused from one pack to the next; page-aligned, for direct I/O (see the object store). */
+const packSegments = new BufferPool(SEGMENT_BYTES, SEGMENTS_IN_FLIGHT + 2, alignedBuffer);
+
+/** Undefined, or a promise of the writes of packs' pieces being few enough again. */
+export function packWritesCaughtUp(): Promise<void> | undefined {
+  if (segmentsInFlight <= SEGMENTS_IN_FLIGHT) return undefined;
+  return new Promise((resolve) => waitingForWrites.push(resolve));
+}
+
+function segmentWritten(segment: Buffer): void {
+  packSegments.give(segment);
+  segmentsInFlight--;
+  if (segmentsInFlight <= SEGMENTS_IN_FLIGHT) for (const resolve of waitingForWrites.splice(0)) resolve();
+}
+
+/** Frees the kept pack pieces: called when a copy is over, so that idle memory goes back. */
+export function releasePackBuffers(): void {
+  packSegments.drain();
+}
+
+/** A record's header, made here and copied into the pack (one at a time: add() is synchronous). */
+const recordHeader = Buffer.alloc(RECORD_HEADER_BYTES);
+
+/**
+ * Chunks gathered for one pack, written into a new object as they come (ObjectStore.create).
+ * Nothing is visible to anyone until flush() and the index commit. Records are copied into the
+ * pack's pieces (so the caller's buffers are free at once).
  */
 export class PackWriter {
-  /** The pack's first bytes: its header (written at flush), then records. */
-  private body: Buffer | undefined;
-  private bodyUsed = PACK_HEADER_BYTES;
-  private readonly parts: Buffer[] = [];
+  /** The piece being filled; full ones are handed to the object's writer. */
+  private segment: Buffer | undefined;
+  private used = 0;
+  private writer: ObjectWriter | undefined;
   private size = PACK_HEADER_BYTES;
   private readonly chunks = new Map<string, NewChunk>();
   private readonly packId = randomBytes(16).toString('hex');
@@ -194,24 +223,22 @@ export class PackWriter {
   ): number {
     if (this.chunks.has(key)) return 0;
     const { codec, stored } = encoded ?? encode(raw, compressible);
-    const record = RECORD_HEADER_BYTES + stored.length;
-    let header: Buffer;
-    if (this.parts.length === 0 && (this.body ??= packBodies.take()).length - this.bodyUsed >= record) {
-      header = this.body.subarray(this.bodyUsed, this.bodyUsed + RECORD_HEADER_BYTES);
-      stored.copy(this.body, this.bodyUsed + RECORD_HEADER_BYTES);
-      this.bodyUsed += record;
-    } else {
-      header = Buffer.alloc(RECORD_HEADER_BYTES);
-      // Kept as parts from here on (order matters); a data chunk's bytes are copied, not held.
-      this.parts.push(header, kind === ChunkKind.Data ? Buffer.from(stored) : stored);
+    if (this.chunks.size === 0) {
+      const header = Buffer.alloc(PACK_HEADER_BYTES);
+      PACK_MAGIC.copy(header, 0);
+      header.writeUInt32LE(1, 8);
+      header.writeUInt32LE(this.idCode, 12);
+      this.append(header);
     }
-    header.fill(0);
-    header.writeUInt32LE(RECORD_MAGIC, 0);
-    header.writeUInt8(kind, 4);
-    header.writeUInt8(codec, 5);
-    header.writeUInt32LE(raw.length, 8);
-    header.writeUInt32LE(stored.length, 12);
-    hash.copy(header, 16);
+    recordHeader.fill(0);
+    recordHeader.writeUInt32LE(RECORD_MAGIC, 0);
+    recordHeader.writeUInt8(kind, 4);
+    recordHeader.writeUInt8(codec, 5);
+    recordHeader.writeUInt32LE(raw.length, 8);
+    recordHeader.writeUInt32LE(stored.length, 12);
+    hash.copy(recordHeader, 16);
+    this.append(recordHeader);
+    this.append(stored);
     this.chunks.set(key, {
       hash,
       kind,
@@ -223,28 +250,58 @@ export class PackWriter {
       // Pages and roots keep their bytes: indexPack reads what they name.
       ...(kind === ChunkKind.Data ? {} : { data: raw }),
     });
+    const record = RECORD_HEADER_BYTES + stored.length;
     this.size += record;
     return record;
   }
 
+  /** Copies bytes into the pack's pieces, handing each one that fills to the writer. */
+  private append(bytes: Buffer): void {
+    for (let from = 0; from < bytes.length;) {
+      const segment = (this.segment ??= packSegments.take());
+      const n = bytes.copy(segment, this.used, from);
+      this.used += n;
+      from += n;
+      if (this.used === segment.length) this.send();
+    }
+  }
+
+  private send(): void {
+    const segment = this.segment as Buffer;
+    this.writer ??= this.objects.create(packKey(this.packId));
+    const written = this.writer.append(segment.subarray(0, this.used));
+    this.segment = undefined;
+    this.used = 0;
+    segmentsInFlight++;
+    // The piece is reused once written (a failed write is the flush's to report).
+    void written.then(() => segmentWritten(segment));
+  }
+
   /**
-   * Writes the pack (durably) and returns what the caller must enter in the index, in the same
-   * transaction as whatever refers to these chunks. A writer is used once.
+   * Finishes writing the pack (durably) and returns what the caller must enter in the index, in
+   * the same transaction as whatever refers to these chunks. A writer is used once.
    */
   async flush(): Promise<{ packId: string; bytes: number; chunks: NewChunk[] } | undefined> {
     if (this.chunks.size === 0) return undefined;
-    const start = this.body ? this.body.subarray(0, this.bodyUsed) : Buffer.alloc(PACK_HEADER_BYTES);
-    start.fill(0, 0, PACK_HEADER_BYTES);
-    PACK_MAGIC.copy(start, 0);
-    start.writeUInt32LE(1, 8);
-    start.writeUInt32LE(this.idCode, 12);
-    try {
-      await this.objects.put(packKey(this.packId), [start, ...this.parts]);
-    } finally {
-      if (this.body) packBodies.give(this.body);
-      this.body = undefined;
+    // Zeros to the next PACK_ALIGN: the last piece is written whole, with direct I/O, and the file
+    // is not cut back to the last record (an ftruncate that waited for the writes: 2 ms a pack).
+    // (With no piece being filled, the pack is whole pieces long, aligned already.)
+    if (this.segment) {
+      const padding = (PACK_ALIGN - (this.size % PACK_ALIGN)) % PACK_ALIGN;
+      this.segment.fill(0, this.used, this.used + padding);
+      this.used += padding;
+      this.size += padding;
+      this.send();
     }
+    await (this.writer as ObjectWriter).commit();
     return { packId: this.packId, bytes: this.size, chunks: [...this.chunks.values()] };
+  }
+
+  /** Drops a pack that will not be flushed (what was written of it goes). */
+  async abort(): Promise<void> {
+    if (this.segment) packSegments.give(this.segment);
+    this.segment = undefined;
+    await this.writer?.abort();
   }
 }
 

@@ -91,9 +91,12 @@ export class CopyPipeline {
     this.inflight.push(committed);
   }
 
-  /** After a failure: waits until no pack is being written or checkpointed (whichever way). */
+  /**
+   * After a failure: drops the pack being filled, and waits until no pack is being written or
+   * checkpointed (whichever way it ends).
+   */
   async abandon(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
+    await Promise.allSettled([this.pack.abort(), ...this.inflight]);
   }
 
   /** Writes and checkpoints everything stored so far. */

@@ -9,9 +9,8 @@
 // slot is written only once it is full or the next bytes are not contiguous with it, so that
 // consecutive calls coalesce into large writes. One after the other, each write waited for the
 // device and the device for the next write: the device was idle a third of the time.
-import { closeSync, constants, fdatasync, ftruncateSync, openSync, write } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { promisify } from 'node:util';
 
 /** Offsets and lengths of direct writes are multiples of this (a page; sectors are smaller). */
 export const DIRECT_ALIGN = 4096;
@@ -43,39 +42,6 @@ export function directWritable(buffer: Uint8Array, length = buffer.length): bool
     buffer.byteOffset + Math.ceil(length / DIRECT_ALIGN) * DIRECT_ALIGN <= buffer.buffer.byteLength
   );
 }
-
-/**
- * Creates (or empties) the file and writes `data` into it with direct I/O, flushed: `data` must be
- * directWritable; the bytes up to the next DIRECT_ALIGN after it are written too, and cut off.
- *
- * Only the write and the flush wait on the thread pool; the open, the cut and the close (metadata,
- * tens of microseconds) are done at once. While a snapshot copy keeps the event loop busy, each
- * wait is seen to about 3 ms late, and a pack put in ten waits (with the rename and the directory's
- * flush) took 28 ms: two packs in flight could not keep up with the copy. In three, 20 ms.
- */
-export async function writeFileDirect(file: string, data: Uint8Array): Promise<void> {
-  const fd = openSync(
-    file,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_DIRECT,
-    0o600,
-  );
-  try {
-    const padded = Math.ceil(data.length / DIRECT_ALIGN) * DIRECT_ALIGN;
-    const view = new Uint8Array(data.buffer, data.byteOffset, padded);
-    for (let done = 0; done < padded;) {
-      const { bytesWritten } = await writeAsync(fd, view, done, padded - done, done);
-      if (bytesWritten <= 0) throw Object.assign(new Error('direct write wrote nothing'), { code: 'EIO' });
-      done += bytesWritten;
-    }
-    if (padded !== data.length) ftruncateSync(fd, data.length);
-    await fdatasyncAsync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const writeAsync = promisify(write);
-const fdatasyncAsync = promisify(fdatasync);
 
 /**
  * Staging buffers of closed writers, kept for the next ones (a few: as many as fills run at once),
