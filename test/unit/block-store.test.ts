@@ -645,3 +645,37 @@ describe('block store packs', () => {
     }
   });
 });
+
+describe('block store copy attempts', () => {
+  it('a copy that failed after a checkpoint was committed resumes past it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-attempts-'));
+    const store = new BlockStore({ dataDir: dir });
+    await store.open();
+    try {
+      const image = randomBytes(PACK_TARGET_BYTES + 8 * MiB); // two packs, a checkpoint each
+      await store.createVolume('d-r', image.length);
+      await store.writeVolume('d-r', 0, image);
+      await store.beginSnapshot('s-r', 'd-r');
+      // The first checkpoint commits; the flush after it fails, and so does the attempt.
+      const sync = store.db.sync.bind(store.db);
+      store.db.sync = async () => {
+        if (store.db.checkpointedPages('s-r').length > 0) throw new Error('flush failed');
+        return sync();
+      };
+      await assert.rejects(store.copySnapshot('s-r', noProgress, never), /flush failed/);
+      store.db.sync = sync;
+      assert.ok(store.db.checkpointedPages('s-r').length > 0, "the first pack's pages were committed");
+      // A later write to a block of those pages is preserved for the snapshot all the same.
+      const late = randomBytes(BS);
+      await store.writeVolume('d-r', 0, late);
+      await store.copySnapshot('s-r', noProgress, never);
+      assert.equal(sha(await readAll(store, 's-r', image.length)), sha(image));
+      assert.deepEqual((await store.verify()).problems, []);
+      await store.collectGarbage();
+      await assertCountsMatchManifests(store);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

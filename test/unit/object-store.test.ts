@@ -55,6 +55,13 @@ async function writeAndCheck(store: LocalDirectoryStore, length: number): Promis
   await Promise.all([plain.append(content.subarray(0, 7)), plain.append(content.subarray(7))]);
   await plain.commit();
   assert.ok((await readFile(path.join(store.root, 'packs/bb/two.pack'))).equals(content));
+  // An aligned piece, then ordinary memory: one file, written both ways.
+  const mixed = store.create('packs/cc/three.pack');
+  const first = alignedBuffer(8192).subarray(0, 8192);
+  content.copy(first, 0, 0, 8192);
+  await Promise.all([mixed.append(first), mixed.append(content.subarray(8192))]);
+  await mixed.commit();
+  assert.ok((await readFile(path.join(store.root, 'packs/cc/three.pack'))).equals(content));
   assert.deepEqual(await store.list('tmp'), [], 'no temporary file is left behind');
   await store.close();
 }
@@ -75,7 +82,7 @@ describe('local object store', () => {
 
   it('leaves nothing of an object aborted, and takes no piece after the last', async () => {
     const store = await storeIn(tmpdir());
-    const writer = store.create('packs/cc/three.pack');
+    const writer = store.create('packs/dd/four.pack');
     const part = alignedBuffer(8192);
     await writer.append(part);
     await writer.append(part.subarray(0, 100));

@@ -877,6 +877,13 @@ export class BlockStore implements BlockEngine {
     const parent = row.parentRoot
       ? decodeRoot(await this.chunks.get(row.parentRoot))
       : emptyRoot(row.blockSize, row.sizeBytes);
+    // An attempt that failed after a checkpoint's commit (its flush failed, or its worker died
+    // before answering) left pages the write path does not know are done: made durable, they are.
+    const unknown = this.db.checkpointedPages(row.id).filter(({ page }) => !guard.donePages.has(page));
+    if (unknown.length > 0) {
+      await this.db.sync();
+      for (const { page } of unknown) guard.donePages.add(page);
+    }
     // Blocks to copy, grouped by page; pages already checkpointed are skipped.
     const byPage = new Map<number, number[]>();
     let total = 0;

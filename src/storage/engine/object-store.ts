@@ -328,8 +328,11 @@ class LocalObjectWriter implements ObjectWriter {
   }
 }
 
-/** How a LocalObjectWriter opens its file: a new one (the name is random), written only. */
-const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+/**
+ * How a LocalObjectWriter opens its file, written only, made by the first open (its name is
+ * random; and an open refused for direct I/O may have made it already).
+ */
+const CREATE = constants.O_WRONLY | constants.O_CREAT;
 
 async function writeAll(fd: number, data: Uint8Array, at: number): Promise<void> {
   for (let done = 0; done < data.length;) {
