@@ -593,12 +593,22 @@ describe('block store chunk ids', () => {
   });
 });
 
+/** Runs `use` with a block store of its own, in a new directory removed afterwards. */
+async function withOwnStore(prefix: string, use: (store: BlockStore, dir: string) => Promise<void>) {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const store = new BlockStore({ dataDir: dir });
+  await store.open();
+  try {
+    await use(store, dir);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('block store packs', () => {
   it('are written in pieces as they fill: records span pieces, zeros end the pack at a 4 KiB multiple', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-packs-'));
-    const store = new BlockStore({ dataDir: dir });
-    await store.open();
-    try {
+    await withOwnStore('ensnap-packs-', async (store, dir) => {
       // Over two 4 MiB pieces of records, of every codec: random, text, zero-sector blocks.
       const image = Buffer.alloc(12 * MiB);
       randomBytes(9 * MiB).copy(image, 0);
@@ -639,19 +649,13 @@ describe('block store packs', () => {
       );
       assert.deepEqual(new Set([...rows.values()].map((r) => r.codec)), new Set([0, 1, 2]));
       assert.deepEqual(await readdir(path.join(dir, 'chunks', 'tmp')), [], 'no piece left behind');
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('block store copy attempts', () => {
   it('a copy that failed after a checkpoint was committed resumes past it', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-attempts-'));
-    const store = new BlockStore({ dataDir: dir });
-    await store.open();
-    try {
+    await withOwnStore('ensnap-attempts-', async (store) => {
       const image = randomBytes(PACK_TARGET_BYTES + 8 * MiB); // two packs, a checkpoint each
       await store.createVolume('d-r', image.length);
       await store.writeVolume('d-r', 0, image);
@@ -673,9 +677,6 @@ describe('block store copy attempts', () => {
       assert.deepEqual((await store.verify()).problems, []);
       await store.collectGarbage();
       await assertCountsMatchManifests(store);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
