@@ -11,6 +11,7 @@ import {
   ChunkKind,
   ChunkStore,
   ChunkUnreadable,
+  encode,
   looksCompressible,
   packWritesCaughtUp,
   PACK_TARGET_BYTES,
@@ -18,6 +19,7 @@ import {
   RECORD_HEADER_BYTES,
   READ_SPAN_BYTES,
   releasePackBuffers,
+  type Encoded,
   type ReadLease,
 } from './chunk-store.js';
 import {
@@ -39,7 +41,7 @@ import {
 import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-store.js';
 import { BufferPool } from './buffer-pool.js';
 import { CopyPipeline } from './copy-pipeline.js';
-import { HashPool, type HashedBlocks } from './hash-pool.js';
+import { HashPool, type HashedBlocks, type StoredBlocks } from './hash-pool.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
@@ -804,11 +806,16 @@ export class BlockStore implements BlockEngine {
    * answers is put back from there. Otherwise (a restore still fills the file, say), the blocks
    * are read here under the volume's lock and then hashed.
    */
-  private async readGroup(volume: Volume, guard: CopyGuard, group: number[]): Promise<HashedBlocks> {
+  private async readGroup(
+    volume: Volume,
+    guard: CopyGuard,
+    group: number[],
+  ): Promise<HashedBlocks | StoredBlocks> {
     const bs = volume.blockSize;
     const need = group.length * bs;
-    // A few scattered blocks get a buffer of their own size: many such pages are read ahead, and
-    // each holding a whole pooled buffer would cost hundreds of MiB.
+    // (Read here, after a worker could not,) a few scattered blocks get a buffer of their own
+    // size: many such pages are read ahead, and each holding a whole pooled buffer would cost
+    // hundreds of MiB.
     const buffer = () =>
       need <= this.groupBuffers.size && need > this.groupBuffers.size / 4
         ? this.groupBuffers.take().subarray(0, need)
@@ -825,23 +832,26 @@ export class BlockStore implements BlockEngine {
     const file = volume.plainFile();
     if (file) {
       // Scattered blocks (mostly runs of one) are few per group: the workers have time to spare
-      // for compressing them, which the event loop would do otherwise. Runs of many blocks keep
-      // the workers busy hashing, and most of their compressible blocks (a full disk's repeated
-      // text) are duplicates, which the event loop finds before compressing; theirs stays there.
+      // for compressing them, which the event loop would do otherwise, and they answer the
+      // stored forms only (no buffer goes to and fro). Runs of many blocks keep the workers busy
+      // hashing, and most of their compressible blocks (a full disk's repeated text) are
+      // duplicates, which the event loop finds before compressing; theirs stays there.
       const scattered = runs.length / 4 > group.length / 2;
       // A failed read is done again below, where the error is told as reads tell it.
-      const hashed = await this.hashPool
-        .readAndHash(file, runs, buffer(), bs, scattered)
-        .catch(() => undefined);
+      const hashed = await (
+        scattered
+          ? this.hashPool.readAndStore(file, runs, need, bs)
+          : this.hashPool.readAndHash(file, runs, buffer(), bs)
+      ).catch(() => undefined);
       if (hashed) {
         for (let k = 0; k < group.length; k++) {
           if (!guard.preserved.has(group[k] as number)) continue;
           const content = await volume.readForSnapshot(guard, group[k] as number);
-          content.copy(hashed.data, k * bs);
           const zero = content.every((byte) => byte === 0);
           hashed.hashes[k] = zero ? null : this.chunks.id(content);
           hashed.compressible[k] = !zero && looksCompressible(content);
-          if (hashed.encoded) hashed.encoded[k] = undefined; // the worker's is of what it read
+          if ('data' in hashed) content.copy(hashed.data, k * bs);
+          else hashed.encoded[k] = zero ? undefined : encode(content, hashed.compressible[k] as boolean);
         }
         return hashed;
       }
@@ -923,7 +933,7 @@ export class BlockStore implements BlockEngine {
       const parentPage = parent.pages.get(index);
       const previous = parentPage ? this.chunks.get(parentPage) : undefined;
       previous?.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-      const groups: Promise<{ blocks: number[] } & HashedBlocks>[] = [];
+      const groups: Promise<{ blocks: number[] } & (HashedBlocks | StoredBlocks)>[] = [];
       // Groups of up to READ_RUN_BLOCKS blocks, scattered or not: one buffer and one trip to a hash
       // worker each (a page of scattered 4 KiB writes is one group, not 1024).
       for (let g = 0; g < blocks.length; g += READ_RUN_BLOCKS) {
@@ -967,20 +977,23 @@ export class BlockStore implements BlockEngine {
         pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
         /** slot → the block's chunk id, or null when it is zero now */
         const changes = new Map<number, Buffer | null>();
-        for (const { blocks: group, data, hashes, compressible, encoded } of runs) {
+        for (const run of runs) {
+          const { blocks: group, hashes } = run;
           for (let k = 0; k < hashes.length; k++) {
             const hash = hashes[k] as Buffer | null;
             const slot = (group[k] as number) - index * PAGE_BLOCKS;
+            const bs = volume.blockSize;
             changes.set(
               slot,
               hash &&
-                pipeline.store(
-                  ChunkKind.Data,
-                  data.subarray(k * volume.blockSize, (k + 1) * volume.blockSize),
-                  hash,
-                  compressible[k],
-                  encoded?.[k],
-                ),
+                ('data' in run
+                  ? pipeline.store(
+                      ChunkKind.Data,
+                      run.data.subarray(k * bs, (k + 1) * bs),
+                      hash,
+                      run.compressible[k],
+                    )
+                  : pipeline.store(ChunkKind.Data, run.encoded[k] as Encoded, hash)),
             );
             // A full pack is finished at once, mid-page if need be: the rest of the page goes into
             // the next pack, whose checkpoint finishes the page.
@@ -992,7 +1005,7 @@ export class BlockStore implements BlockEngine {
           if (caughtUp) await caughtUp;
         }
         // Every new block was copied into the pack: the read buffers go back for reuse.
-        for (const { data } of runs) this.groupBuffers.give(data);
+        for (const run of runs) if ('data' in run) this.groupBuffers.give(run.data);
         const page = patchPage(previous, changes);
         const rebuilt = page ? pipeline.store(ChunkKind.Page, page) : null;
         finished.set(index, rebuilt);

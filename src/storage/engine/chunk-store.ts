@@ -118,22 +118,24 @@ export function looksCompressible(raw: Uint8Array): boolean {
   return distinct < 128;
 }
 
-/** A chunk's bytes as a pack stores them. */
+/** A chunk's bytes as a pack stores them, and how long they are uncompressed. */
 export interface Encoded {
   codec: Codec;
   stored: Buffer;
+  rawLength: number;
 }
 
 /** The stored form of a chunk (compressed if `compressible` and it pays). */
 export function encode(raw: Buffer, compressible: boolean): Encoded {
+  const rawLength = raw.length;
   if (compressible) {
     const sparse = withoutZeroSectors(raw);
-    if (sparse) return { codec: Codec.ZeroSectors, stored: sparse };
+    if (sparse) return { codec: Codec.ZeroSectors, stored: sparse, rawLength };
     const compressed = deflateRawSync(raw, { level: 1 });
     if (compressed.length <= raw.length - (raw.length >>> 3))
-      return { codec: Codec.DeflateRaw, stored: compressed };
+      return { codec: Codec.DeflateRaw, stored: compressed, rawLength };
   }
-  return { codec: Codec.None, stored: raw };
+  return { codec: Codec.None, stored: raw, rawLength };
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
@@ -209,20 +211,24 @@ export class PackWriter {
 
   /**
    * Adds the chunk unless this pack already holds it; returns the bytes it adds to the store.
+   * `content` is its bytes, or for a data block their stored form when a hash worker made it;
    * `compressible` is the caller's looksCompressible() verdict when it has one (the hash workers
-   * compute it); `key` is the id as a latin1 string when the caller has it; `encoded`, its stored
-   * form when a hash worker made it.
+   * compute it); `key` is the id as a latin1 string when the caller has it.
    */
   add(
     hash: Buffer,
     kind: ChunkKind,
-    raw: Buffer,
-    compressible = kind === ChunkKind.Data && looksCompressible(raw),
+    content: Buffer | Encoded,
+    compressible?: boolean,
     key = hash.toString('latin1'),
-    encoded?: Encoded,
   ): number {
     if (this.chunks.has(key)) return 0;
-    const { codec, stored } = encoded ?? encode(raw, compressible);
+    const raw = Buffer.isBuffer(content) ? content : undefined;
+    // Pages and roots keep their bytes (indexPack reads what they name): never given encoded.
+    if (!raw && kind !== ChunkKind.Data) throw new Error('a manifest chunk is stored from its bytes');
+    const { codec, stored, rawLength } = raw
+      ? encode(raw, compressible ?? (kind === ChunkKind.Data && looksCompressible(raw)))
+      : (content as Encoded);
     if (this.chunks.size === 0) {
       const header = Buffer.alloc(PACK_HEADER_BYTES);
       PACK_MAGIC.copy(header, 0);
@@ -234,7 +240,7 @@ export class PackWriter {
     recordHeader.writeUInt32LE(RECORD_MAGIC, 0);
     recordHeader.writeUInt8(kind, 4);
     recordHeader.writeUInt8(codec, 5);
-    recordHeader.writeUInt32LE(raw.length, 8);
+    recordHeader.writeUInt32LE(rawLength, 8);
     recordHeader.writeUInt32LE(stored.length, 12);
     hash.copy(recordHeader, 16);
     this.append(recordHeader);
@@ -245,9 +251,8 @@ export class PackWriter {
       pack: this.packId,
       offset: this.size + RECORD_HEADER_BYTES,
       storedLen: stored.length,
-      rawLen: raw.length,
+      rawLen: rawLength,
       codec,
-      // Pages and roots keep their bytes: indexPack reads what they name.
       ...(kind === ChunkKind.Data ? {} : { data: raw }),
     });
     const record = RECORD_HEADER_BYTES + stored.length;

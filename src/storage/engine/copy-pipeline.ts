@@ -43,19 +43,16 @@ export class CopyPipeline {
   }
 
   /**
-   * Stores the bytes unless they are stored already; returns their chunk id. `encoded` is their
-   * stored form when a hash worker made it (see PackWriter.add).
+   * Stores the chunk unless it is stored already; returns its id. `content` is its bytes, or for
+   * a data block its stored form when a hash worker made it (then its id is given).
    */
-  store(
-    kind: ChunkKind,
-    data: Buffer,
-    hash: Buffer = this.chunks.id(data),
-    compressible?: boolean,
-    encoded?: Encoded,
-  ): Buffer {
-    const key = hash.toString('latin1');
-    if (!this.has(hash, key)) this.pack.add(hash, kind, data, compressible, key, encoded);
-    return hash;
+  store(kind: ChunkKind, data: Buffer, hash?: Buffer, compressible?: boolean): Buffer;
+  store(kind: ChunkKind.Data, encoded: Encoded, hash: Buffer): Buffer;
+  store(kind: ChunkKind, content: Buffer | Encoded, hash?: Buffer, compressible?: boolean): Buffer {
+    const id = hash ?? this.chunks.id(content as Buffer);
+    const key = id.toString('latin1');
+    if (!this.has(id, key)) this.pack.add(id, kind, content, compressible, key);
+    return id;
   }
 
   finishPage(page: FinishedPage): void {

@@ -19,8 +19,14 @@ export interface HashedBlocks {
   hashes: (Buffer | null)[];
   /** Per block: whether compressing it looks worth trying. */
   compressible: boolean[];
-  /** Per block, when the worker was asked to: its stored form if it was worth compressing. */
-  encoded?: (Encoded | undefined)[];
+}
+
+/** Blocks read and hashed on a worker, answered in the form a pack stores them (readAndStore). */
+export interface StoredBlocks {
+  hashes: (Buffer | null)[];
+  compressible: boolean[];
+  /** Per block: its stored form (compressed where it pays), or undefined for an all-zero block. */
+  encoded: (Encoded | undefined)[];
 }
 
 const HASH_WORKER_YOUNG_MIB = 2;
@@ -91,40 +97,56 @@ export class HashPool {
   }
 
   /**
-   * Reads runs of a file into `data` on the worker, then hashes its blocks as hashBlocks does
-   * (and compresses those worth it, if `encode`). `runs`: per run, (offset in `data`, offset in
-   * the file, bytes to read, bytes it spans in `data`); what the file does not have is zeros.
-   * Rejects (handing nothing back) if the file cannot be read.
+   * Reads runs of a file into `data` on the worker, then hashes its blocks as hashBlocks does.
+   * `runs`: per run, (offset in `data`, offset in the file, bytes to read, bytes it spans in
+   * `data`); what the file does not have is zeros. Rejects (handing nothing back) if the file
+   * cannot be read.
    */
-  async readAndHash(
-    file: string,
-    runs: number[],
-    data: Buffer,
-    blockSize: number,
-    encode = false,
-  ): Promise<HashedBlocks> {
-    const sent = await this.send(data, blockSize, { file, runs: Float64Array.from(runs), encode });
+  async readAndHash(file: string, runs: number[], data: Buffer, blockSize: number): Promise<HashedBlocks> {
+    const sent = await this.send(data, blockSize, { file, runs: Float64Array.from(runs) });
     if (sent.reply.error !== undefined) throw new Error(sent.reply.error);
     return this.hashed(sent);
   }
 
-  private hashed({ data: back, reply }: { data: Buffer; reply: HashReply }): HashedBlocks {
+  /**
+   * Reads runs of a file on a worker, into memory of its own (`length` bytes, `runs` as for
+   * readAndHash), hashes the blocks, and answers each non-zero one's stored form (compressed
+   * where it pays) instead of the data: for blocks that are only to be stored.
+   */
+  async readAndStore(file: string, runs: number[], length: number, blockSize: number): Promise<StoredBlocks> {
+    const reply = (await this.request((id): HashRequest => ({
+      id,
+      length,
+      blockSize,
+      idAlgorithm: this.idAlgorithm,
+      file,
+      runs: Float64Array.from(runs),
+      store: true,
+    }))) as HashReply;
+    if (reply.error !== undefined) throw new Error(reply.error);
+    const stored = Buffer.from(reply.stored ?? new ArrayBuffer(0));
+    const lengths = reply.storedLengths ?? new Uint32Array(0);
+    let at = 0;
+    const encoded = Array.from(reply.codecs ?? [], (codec, i) => {
+      if (codec === NOT_ENCODED) return undefined;
+      at += lengths[i] as number;
+      const rawLength = Math.min(blockSize, length - i * blockSize);
+      return { codec: codec as Codec, stored: stored.subarray(at - (lengths[i] as number), at), rawLength };
+    });
+    return { ...this.ids(reply), encoded };
+  }
+
+  private hashed({ data, reply }: { data: Buffer; reply: HashReply }): HashedBlocks {
+    return { data, ...this.ids(reply) };
+  }
+
+  /** A reply's chunk ids (null for an all-zero block) and compressibility verdicts. */
+  private ids(reply: HashReply): Pick<HashedBlocks, 'hashes' | 'compressible'> {
     const all = Buffer.from(reply.hashes);
     const hashes = Array.from(reply.zero, (kind, i) =>
       kind === 1 ? null : all.subarray(i * 32, i * 32 + 32),
     );
-    const compressible = Array.from(reply.zero, (kind) => kind === 2);
-    if (!reply.codecs || !reply.storedLengths || !reply.stored) return { data: back, hashes, compressible };
-    const stored = Buffer.from(reply.stored);
-    let at = 0;
-    const lengths = reply.storedLengths;
-    const encoded = Array.from(reply.codecs, (codec, i) => {
-      if (codec === NOT_ENCODED) return undefined;
-      const length = lengths[i] as number;
-      at += length;
-      return { codec: codec as Codec, stored: stored.subarray(at - length, at) };
-    });
-    return { data: back, hashes, compressible, encoded };
+    return { hashes, compressible: Array.from(reply.zero, (kind) => kind === 2) };
   }
 
   /** Hashes the given (offset, length) ranges of `data` (taken over and handed back). */
@@ -137,7 +159,7 @@ export class HashPool {
   private async send(
     data: Buffer,
     blockSize: number,
-    extra: Pick<HashRequest, 'ranges' | 'file' | 'runs' | 'encode'> = {},
+    extra: Pick<HashRequest, 'ranges' | 'file' | 'runs'> = {},
   ): Promise<{ data: Buffer; reply: HashReply }> {
     // Only a buffer whose memory starts it can be transferred (the whole ArrayBuffer goes and
     // comes back, so a pooled buffer partly used is fine). Node's shared pool for small Buffers
@@ -153,7 +175,7 @@ export class HashPool {
       (id): HashRequest => ({ id, data: buffer, length, blockSize, idAlgorithm: this.idAlgorithm, ...extra }),
       [buffer],
     )) as HashReply;
-    return { data: Buffer.from(reply.data, 0, length), reply };
+    return { data: Buffer.from(reply.data as ArrayBuffer, 0, length), reply };
   }
 
   /**

@@ -1,7 +1,8 @@
 // Runs in a worker thread: hashes the blocks of one buffer (see HashPool), after reading them from
-// a disk's raw file when asked and compressing them when asked (a snapshot copy's scattered
-// blocks); commits a snapshot copy's checkpoints in the engine index (see copy-checkpoint.ts);
-// and checkpoints the index's write-ahead log (see EngineDb), so that the event loop does neither.
+// a disk's raw file when asked; or reads a snapshot copy's scattered blocks into memory of its
+// own and answers their stored forms, compressed where it pays; commits a snapshot copy's
+// checkpoints in the engine index (see copy-checkpoint.ts); and checkpoints the index's
+// write-ahead log (see EngineDb), so that the event loop does neither.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
@@ -11,7 +12,8 @@ import { EngineDb } from './engine-db.js';
 
 export interface HashRequest {
   id: number;
-  data: ArrayBuffer;
+  /** The buffer to hash (or to read into first); absent with `store`. */
+  data?: ArrayBuffer;
   length: number;
   /** What to hash with (the store's chunk ids). */
   idAlgorithm: ChunkIdAlgorithm;
@@ -25,14 +27,20 @@ export interface HashRequest {
    */
   file?: string;
   runs?: Float64Array;
-  /** Also compress (chunk-store's encode) each block worth compressing. */
-  encode?: boolean;
+  /**
+   * Read `file` into memory of the worker's own, and answer each non-zero block's stored form
+   * (chunk-store's encode: compressed where it pays) instead of the data: a copy's scattered
+   * blocks, which it needs only to store. Their buffers are not sent to and fro: each transfer
+   * counted as new memory in V8 until a collection, and an incremental's collections were a
+   * third of its CPU.
+   */
+  store?: boolean;
 }
 
 export interface HashReply {
   id: number;
-  /** The buffer, handed back. */
-  data: ArrayBuffer;
+  /** The buffer, handed back (none with `store`). */
+  data?: ArrayBuffer;
   /** A 32-byte chunk id per block; all zero for a block that is all zeros. */
   hashes: ArrayBuffer;
   /** Per block: 1 all zeros, 2 worth compressing (looksCompressible), 0 neither. */
@@ -40,8 +48,8 @@ export interface HashReply {
   /** Why the file could not be read (then nothing is hashed). */
   error?: string;
   /**
-   * With `encode`: per block, its codec (NOT_ENCODED for a block not worth compressing) and
-   * stored length, the stored forms one after the other in `stored`.
+   * With `store`: per block, its codec (NOT_ENCODED for an all-zero block) and stored length,
+   * the stored forms one after the other in `stored`.
    */
   codecs?: Uint8Array;
   storedLengths?: Uint32Array;
@@ -115,6 +123,19 @@ function readRuns(file: string, runs: Float64Array, data: Buffer): string | unde
   }
 }
 
+/**
+ * Where the blocks of a `store` request are read: kept for the next (up to OWN_BUFFER_KEPT bytes;
+ * a larger group, rare, gets a buffer of its own), not allocated per request.
+ */
+let own = Buffer.alloc(0);
+const OWN_BUFFER_KEPT = 1024 * 1024;
+
+function ownBuffer(length: number): Buffer {
+  if (length > OWN_BUFFER_KEPT) return Buffer.allocUnsafeSlow(length);
+  if (own.length < length) own = Buffer.allocUnsafeSlow(OWN_BUFFER_KEPT);
+  return own.subarray(0, length);
+}
+
 /** All zeros, one block long: kept, not allocated per request (garbage grows a worker's heap). */
 let zeros = Buffer.alloc(0);
 
@@ -131,7 +152,10 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequ
     parentPort?.postMessage(reply satisfies IndexReply);
     return;
   }
-  const data = Buffer.from(request.data, 0, request.length);
+  const data = request.data ? Buffer.from(request.data, 0, request.length) : ownBuffer(request.length);
+  /** The request's buffer, handed back (and transferred), if it sent one. */
+  const back = request.data ? { data: request.data } : {};
+  const backTransfer = request.data ? [request.data] : [];
   const writeId = chunkIdWriter(request.idAlgorithm);
   if (request.ranges) {
     const count = request.ranges.length / 2;
@@ -141,13 +165,8 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequ
       const part = data.subarray(at, at + (request.ranges[2 * i + 1] as number));
       writeId(part, hashes, i * 32);
     }
-    const reply: HashReply = {
-      id: request.id,
-      data: request.data,
-      hashes: hashes.buffer,
-      zero: new Uint8Array(count),
-    };
-    parentPort?.postMessage(reply, [request.data, hashes.buffer]);
+    const reply: HashReply = { id: request.id, ...back, hashes: hashes.buffer, zero: new Uint8Array(count) };
+    parentPort?.postMessage(reply, [...backTransfer, hashes.buffer]);
     return;
   }
   if (request.file) {
@@ -155,12 +174,12 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequ
     if (error !== undefined) {
       const reply: HashReply = {
         id: request.id,
-        data: request.data,
+        ...back,
         hashes: new ArrayBuffer(0),
         zero: new Uint8Array(0),
         error,
       };
-      parentPort?.postMessage(reply, [request.data]);
+      parentPort?.postMessage(reply, backTransfer);
       return;
     }
   }
@@ -177,17 +196,17 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequ
     if (looksCompressible(block)) zero[i] = 2;
     writeId(block, hashes, i * 32);
   }
-  const reply: HashReply = { id: request.id, data: request.data, hashes: hashes.buffer, zero };
-  const transfer = [request.data, hashes.buffer];
-  if (request.encode) {
+  const reply: HashReply = { id: request.id, ...back, hashes: hashes.buffer, zero };
+  const transfer = [...backTransfer, hashes.buffer];
+  if (request.store) {
     const parts: Buffer[] = [];
     reply.codecs = new Uint8Array(blocks).fill(NOT_ENCODED);
     reply.storedLengths = new Uint32Array(blocks);
     for (let i = 0; i < blocks; i++) {
-      if (zero[i] !== 2) continue;
+      if (zero[i] === 1) continue;
       const { codec, stored } = encode(
-        data.subarray(i * request.blockSize, (i + 1) * request.blockSize),
-        true,
+        data.subarray(i * request.blockSize, Math.min(request.length, (i + 1) * request.blockSize)),
+        zero[i] === 2,
       );
       reply.codecs[i] = codec;
       reply.storedLengths[i] = stored.length;
