@@ -23,6 +23,7 @@ import { newRequestId } from '../domain/ids.js';
 import { hostId, queryFormat, type RpcDispatcher } from '../protocol/rpc-dispatcher.js';
 import type { HttpRequestView } from '../protocol/decode.js';
 import { renderError } from '../protocol/render.js';
+import { BodyBuffers } from './body-buffers.js';
 import type { Metrics } from './metrics.js';
 import type { RpcOutcome } from '../protocol/rpc-dispatcher.js';
 
@@ -80,11 +81,14 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Raw data (WriteDiskData) may be larger; the dispatcher holds other operations to bodyLimit.
   const dataLimit = Math.max(options.bodyLimitBytes, options.dataBodyLimitBytes ?? 0);
-  app.addContentTypeParser(
-    'application/octet-stream',
-    { parseAs: 'buffer', bodyLimit: dataLimit },
-    (_req, body, done) => done(null, body),
-  );
+  // Read into buffers kept for the next requests, given back once the request is answered.
+  const bodies = new BodyBuffers();
+  app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
+    bodies.read(payload, request.headers['content-length'], dataLimit).then(
+      (body) => done(null, body),
+      (error: Error) => done(error, undefined),
+    );
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
@@ -97,7 +101,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.all('/*', async (request, reply) => {
     const started = process.hrtime.bigint();
-    const outcome = await dispatcher.handle(view(request));
+    const http = view(request);
+    const outcome = await dispatcher.handle(http).finally(() => bodies.give(http.body));
     reply.hijack();
     answer(reply.raw, outcome, started);
   });
