@@ -17,7 +17,6 @@ import {
 import { BufferPool } from './buffer-pool.js';
 import { alignedBuffer } from './direct-writer.js';
 import type { HashPool } from './hash-pool.js';
-import { decodeRoot } from './manifest.js';
 import { ObjectMissing, type ObjectStore, type ObjectWriter } from './object-store.js';
 
 export const enum ChunkKind {
@@ -139,7 +138,7 @@ export function encode(raw: Buffer, compressible: boolean): Encoded {
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
-  /** Set while the pack is not yet flushed. */
+  /** A root's bytes (its index commit reads the pages it names: see copy-checkpoint.ts). */
   data?: Buffer;
 }
 
@@ -224,7 +223,8 @@ export class PackWriter {
   ): number {
     if (this.chunks.has(key)) return 0;
     const raw = Buffer.isBuffer(content) ? content : undefined;
-    // Pages and roots keep their bytes (indexPack reads what they name): never given encoded.
+    // Pages and roots are stored from their bytes, never given encoded; a root keeps them (its
+    // pack's index commit reads the pages it names: see copy-checkpoint.ts).
     if (!raw && kind !== ChunkKind.Data) throw new Error('a manifest chunk is stored from its bytes');
     const { codec, stored, rawLength } = raw
       ? encode(raw, compressible ?? (kind === ChunkKind.Data && looksCompressible(raw)))
@@ -253,7 +253,7 @@ export class PackWriter {
       storedLen: stored.length,
       rawLen: rawLength,
       codec,
-      ...(kind === ChunkKind.Data ? {} : { data: raw }),
+      ...(kind === ChunkKind.Root ? { data: raw } : {}),
     });
     const record = RECORD_HEADER_BYTES + stored.length;
     this.size += record;
@@ -308,41 +308,6 @@ export class PackWriter {
     this.segment = undefined;
     await this.writer?.abort();
   }
-}
-
-/**
- * Enters a flushed pack in the index: each new chunk with no holders yet, each new root takes a
- * hold on its pages, and each new page is entered unsettled (its entries' holds are counted later,
- * by the garbage collector: see engine-db.ts). Call inside the transaction that also records its
- * use.
- */
-export function indexPack(
-  db: EngineDb,
-  flushed: { packId: string; bytes: number; chunks: NewChunk[] },
-): void {
-  // The holds the new roots take, counted first, so that a page created here is inserted with its
-  // count instead of inserted and then updated. (Whether any other chunk is new, its insert says.)
-  const holds = new Map<string, { hash: Buffer; n: number }>();
-  for (const chunk of flushed.chunks) {
-    if (chunk.kind !== ChunkKind.Root || db.hasChunk(chunk.hash)) continue;
-    for (const hash of decodeRoot(chunk.data as Buffer).pages.values()) {
-      const key = hash.toString('latin1');
-      const entry = holds.get(key);
-      if (entry) entry.n++;
-      else holds.set(key, { hash, n: 1 });
-    }
-  }
-  db.insertPack(flushed.packId, flushed.bytes, 0); // first: its chunks name it
-  let live = 0;
-  for (const chunk of flushed.chunks) {
-    const key = chunk.hash.toString('latin1');
-    if (!db.insertChunk(chunk, holds.get(key)?.n ?? 0)) continue;
-    if (chunk.kind === ChunkKind.Page) db.addUnsettled(chunk.hash);
-    holds.delete(key);
-    live += RECORD_HEADER_BYTES + chunk.storedLen;
-  }
-  db.addPackLive(flushed.packId, live);
-  for (const { hash, n } of holds.values()) db.addRefs(hash, n);
 }
 
 /**

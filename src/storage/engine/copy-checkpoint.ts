@@ -1,9 +1,10 @@
 // What a snapshot copy commits after each pack it wrote: the pack's chunks entered in the index,
 // the pages finished with it, the bytes it added. The commit runs on a hash worker's connection
-// (HashPool.commitCheckpoint): the SQL for a pack's 500 chunks and its commit were a quarter of a
-// full copy's event loop. It crosses the thread boundary as a few flat arrays (transferred, not
-// copied), not as 500 objects to clone.
-import { ChunkKind, indexPack, type NewChunk } from './chunk-store.js';
+// (HashPool.commitCheckpoint): the SQL for a pack's chunks and its commit were a quarter of a full
+// copy's event loop. It crosses the thread boundary as a few flat arrays (transferred, not copied),
+// not as thousands of objects to clone, and is committed from them.
+import { ChunkKind, RECORD_HEADER_BYTES, type NewChunk } from './chunk-store.js';
+import { decodeRoot } from './manifest.js';
 import type { EngineDb } from './engine-db.js';
 
 export interface FinishedPage {
@@ -29,7 +30,7 @@ export interface PostedCheckpoint {
   ids: ArrayBuffer;
   /** Per chunk: kind, offset, stored length, raw length, codec. */
   chunks: Float64Array;
-  /** The bytes of each root among the chunks (indexPack reads the pages they name), by index. */
+  /** The bytes of each root among the chunks (the commit reads the pages they name), by index. */
   roots: { at: number; data: Uint8Array }[];
   /** Per finished page: its number, and 1 if it has an id (0: it became empty). */
   pages: Float64Array;
@@ -68,53 +69,82 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
   return { posted, transfer: [posted.ids, chunks.buffer as ArrayBuffer, pageFields.buffer as ArrayBuffer] };
 }
 
-/** The checkpoint a worker was posted. */
-export function receiveCheckpoint(posted: PostedCheckpoint): CopyCheckpoint {
+/**
+ * Commits a posted checkpoint, in one transaction, from its flat arrays as they came: its pack's
+ * chunks entered in the index (each new one with no holders yet; each new root takes a hold on
+ * its pages, and each new page is entered unsettled: its entries' holds are counted later, by the
+ * garbage collector, see engine-db.ts), the pages finished with it held, the bytes it added
+ * counted. No object is made per chunk: 2,000 of them per pack, kept until the commit's end,
+ * outlived the worker's young generation and grew its heap by half a MiB a pack. Fails, changing
+ * nothing, if the snapshot is gone (its copy was given up meanwhile): its pages would hold chunks
+ * for nobody.
+ */
+export function commitCheckpoint(db: EngineDb, posted: PostedCheckpoint): void {
   const ids = Buffer.from(posted.ids);
   const count = posted.chunks.length / CHUNK_FIELDS;
-  const roots = new Map(
-    posted.roots.map(({ at, data }) => [at, Buffer.from(data.buffer, data.byteOffset, data.length)]),
-  );
-  const chunks: NewChunk[] = [];
-  for (let i = 0; i < count; i++) {
-    const f = posted.chunks.subarray(i * CHUNK_FIELDS, (i + 1) * CHUNK_FIELDS);
-    const data = roots.get(i);
-    chunks.push({
-      hash: ids.subarray(i * 32, i * 32 + 32),
-      kind: f[0] as number,
-      pack: posted.pack?.id ?? '',
-      offset: f[1] as number,
-      storedLen: f[2] as number,
-      rawLen: f[3] as number,
-      codec: f[4] as number,
-      ...(data && { data }),
-    });
-  }
-  const pages: FinishedPage[] = [];
-  for (let i = 0; i < posted.pages.length / PAGE_FIELDS; i++) {
-    const at = (count + i) * 32;
-    pages.push({
-      page: posted.pages[i * PAGE_FIELDS] as number,
-      hash: posted.pages[i * PAGE_FIELDS + 1] ? ids.subarray(at, at + 32) : null,
-    });
-  }
-  const flushed = posted.pack && { packId: posted.pack.id, bytes: posted.pack.bytes, chunks };
-  return { snapshotId: posted.snapshotId, flushed, pages };
-}
-
-/**
- * Commits a checkpoint, in one transaction. Fails, changing nothing, if the snapshot is gone (its
- * copy was given up meanwhile): its pages would hold chunks for nobody.
- */
-export function commitCheckpoint(db: EngineDb, { snapshotId, flushed, pages }: CopyCheckpoint): void {
+  /** The id of chunk or page `i` (ids of the pages follow the chunks'). */
+  const id = (i: number) => ids.subarray(i * 32, i * 32 + 32);
   db.transaction(() => {
-    const current = db.snapshot(snapshotId);
-    if (!current) throw new Error(`snapshot ${snapshotId} is no longer being copied`);
-    if (flushed) indexPack(db, flushed);
-    for (const { page, hash } of pages) {
-      db.insertCheckpointedPage(snapshotId, page, hash);
+    const current = db.snapshot(posted.snapshotId);
+    if (!current) throw new Error(`snapshot ${posted.snapshotId} is no longer being copied`);
+    if (posted.pack) indexPack(db, posted.pack, ids, posted.chunks, posted.roots);
+    for (let i = 0; i < posted.pages.length / PAGE_FIELDS; i++) {
+      const hash = posted.pages[i * PAGE_FIELDS + 1] ? id(count + i) : null;
+      db.insertCheckpointedPage(posted.snapshotId, posted.pages[i * PAGE_FIELDS] as number, hash);
       if (hash) db.addRefs(hash, 1);
     }
-    db.updateSnapshot({ ...current, addedBytes: current.addedBytes + (flushed?.bytes ?? 0) });
+    db.updateSnapshot({ ...current, addedBytes: current.addedBytes + (posted.pack?.bytes ?? 0) });
   });
+}
+
+/** Enters a written pack's chunks in the index (see commitCheckpoint). */
+function indexPack(
+  db: EngineDb,
+  pack: { id: string; bytes: number },
+  ids: Buffer,
+  fields: Float64Array,
+  roots: PostedCheckpoint['roots'],
+): void {
+  // The holds the new roots take, counted first, so that a page created here is inserted with its
+  // count instead of inserted and then updated. (Whether any other chunk is new, its insert says.)
+  const holds = new Map<string, { hash: Buffer; n: number }>();
+  for (const { at, data } of roots) {
+    if (db.hasChunk(ids.subarray(at * 32, at * 32 + 32))) continue;
+    for (const hash of decodeRoot(Buffer.from(data.buffer, data.byteOffset, data.length)).pages.values()) {
+      const key = hash.toString('latin1');
+      const entry = holds.get(key);
+      if (entry) entry.n++;
+      else holds.set(key, { hash, n: 1 });
+    }
+  }
+  db.insertPack(pack.id, pack.bytes, 0); // first: its chunks name it
+  // One row, its id copied in for each chunk (the statements copy what they are given).
+  const row = {
+    hash: Buffer.alloc(32),
+    kind: 0,
+    pack: pack.id,
+    offset: 0,
+    storedLen: 0,
+    rawLen: 0,
+    codec: 0,
+  };
+  let live = 0;
+  for (let i = 0; i < fields.length / CHUNK_FIELDS; i++) {
+    ids.copy(row.hash, 0, i * 32, i * 32 + 32);
+    const f = i * CHUNK_FIELDS;
+    [row.kind, row.offset, row.storedLen, row.rawLen, row.codec] = [
+      fields[f] as number,
+      fields[f + 1] as number,
+      fields[f + 2] as number,
+      fields[f + 3] as number,
+      fields[f + 4] as number,
+    ];
+    const key = holds.size > 0 ? row.hash.toString('latin1') : '';
+    if (!db.insertChunk(row, holds.get(key)?.n ?? 0)) continue;
+    if (row.kind === ChunkKind.Page) db.addUnsettled(row.hash);
+    holds.delete(key);
+    live += RECORD_HEADER_BYTES + row.storedLen;
+  }
+  db.addPackLive(pack.id, live);
+  for (const { hash, n } of holds.values()) db.addRefs(hash, n);
 }

@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 import { chunkIdWriter, type ChunkIdAlgorithm } from './chunk-id.js';
-import { commitCheckpoint, receiveCheckpoint, type PostedCheckpoint } from './copy-checkpoint.js';
+import { commitCheckpoint, type PostedCheckpoint } from './copy-checkpoint.js';
 import { EngineDb } from './engine-db.js';
 
 export interface HashRequest {
@@ -141,9 +141,7 @@ let zeros = Buffer.alloc(0);
 
 parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequest) => {
   if ('commit' in request) {
-    const reply = onIndex(request.commit, request.id, (db) =>
-      commitCheckpoint(db, receiveCheckpoint(request.posted)),
-    );
+    const reply = onIndex(request.commit, request.id, (db) => commitCheckpoint(db, request.posted));
     parentPort?.postMessage(reply satisfies IndexReply);
     return;
   }
