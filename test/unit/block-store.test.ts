@@ -411,13 +411,26 @@ describe('block store', () => {
     await store.collectGarbage();
   });
 
-  it('compresses scattered changed blocks as contiguous ones (on the hash workers)', async () => {
-    await store.createVolume('d-sc', 2 * MiB);
+  /** A 2 MiB disk whose first MiB is text, and its first snapshot; returns what it holds. */
+  async function textDisk(diskId: string, snapshotId: string): Promise<Buffer> {
+    await store.createVolume(diskId, 2 * MiB);
     const image = Buffer.alloc(2 * MiB);
-    Buffer.alloc(MiB, 'log line 42: request served in 3 ms\n').copy(image, 0);
-    await store.writeVolume('d-sc', 0, image);
-    await store.beginSnapshot('s-sc1', 'd-sc');
-    await store.copySnapshot('s-sc1', noProgress, never);
+    Buffer.alloc(MiB, `log line of ${diskId}: request served in 3 ms\n`).copy(image, 0);
+    await store.writeVolume(diskId, 0, image);
+    await store.beginSnapshot(snapshotId, diskId);
+    await store.copySnapshot(snapshotId, noProgress, never);
+    return image;
+  }
+
+  /** The codec the store keeps block `block` of `image` in. */
+  const codecOf = (image: Buffer, block: number) =>
+    store.db.db
+      .prepare('SELECT codec FROM chunks WHERE hash = ?')
+      .pluck()
+      .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS)));
+
+  it('compresses scattered changed blocks as contiguous ones (on the hash workers)', async () => {
+    const image = await textDisk('d-sc', 's-sc1');
     // One random sector into text blocks 3, 10 and 20 and into the empty block 90: runs of one.
     for (const block of [3, 10, 20, 90]) {
       const sector = randomBytes(4096);
@@ -426,12 +439,10 @@ describe('block store', () => {
     }
     await store.beginSnapshot('s-sc2', 'd-sc');
     await store.copySnapshot('s-sc2', noProgress, never);
-    const codec = (block: number) =>
-      store.db.db
-        .prepare('SELECT codec FROM chunks WHERE hash = ?')
-        .pluck()
-        .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS)));
-    assert.deepEqual([3, 10, 20, 90].map(codec), [1, 1, 1, 2]);
+    assert.deepEqual(
+      [3, 10, 20, 90].map((block) => codecOf(image, block)),
+      [1, 1, 1, 2],
+    );
     assert.equal(sha(await readAll(store, 's-sc2', 2 * MiB)), sha(image));
     assert.deepEqual((await store.verify()).problems, []);
     await store.deleteSnapshot('s-sc1');
@@ -441,12 +452,7 @@ describe('block store', () => {
   });
 
   it('stores scattered blocks as the workers answer them, a block overwritten since the freeze as it was', async () => {
-    await store.createVolume('d-st', 2 * MiB);
-    const image = Buffer.alloc(2 * MiB);
-    Buffer.alloc(MiB, 'log line 43: request served in 4 ms\n').copy(image, 0);
-    await store.writeVolume('d-st', 0, image);
-    await store.beginSnapshot('s-st1', 'd-st');
-    await store.copySnapshot('s-st1', noProgress, never);
+    const image = await textDisk('d-st', 's-st1');
     // Whole random blocks 5, 30 and 100 (stored as they are), a sector into text block 12.
     const changes: [number, Buffer][] = [
       [5 * BS, randomBytes(BS)],
@@ -463,12 +469,10 @@ describe('block store', () => {
     await store.writeVolume('d-st', 30 * BS, randomBytes(BS));
     await store.copySnapshot('s-st2', noProgress, never);
     assert.equal(sha(await readAll(store, 's-st2', 2 * MiB)), sha(image));
-    const codec = (block: number) =>
-      store.db.db
-        .prepare('SELECT codec FROM chunks WHERE hash = ?')
-        .pluck()
-        .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS)));
-    assert.deepEqual([5, 30, 100, 12].map(codec), [0, 0, 0, 1]);
+    assert.deepEqual(
+      [5, 30, 100, 12].map((block) => codecOf(image, block)),
+      [0, 0, 0, 1],
+    );
     assert.deepEqual((await store.verify()).problems, []);
     await store.deleteSnapshot('s-st1');
     await store.deleteSnapshot('s-st2');
