@@ -977,12 +977,12 @@ export class BlockStore implements BlockEngine {
         pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
         /** slot → the block's chunk id, or null when it is zero now */
         const changes = new Map<number, Buffer | null>();
+        const bs = volume.blockSize;
         for (const run of runs) {
           const { blocks: group, hashes } = run;
           for (let k = 0; k < hashes.length; k++) {
             const hash = hashes[k] as Buffer | null;
             const slot = (group[k] as number) - index * PAGE_BLOCKS;
-            const bs = volume.blockSize;
             changes.set(
               slot,
               hash &&

@@ -50,13 +50,19 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
   const roots: PostedCheckpoint['roots'] = [];
   list.forEach((c, i) => {
     c.hash.copy(ids, i * 32);
-    chunks.set([c.kind, c.offset, c.storedLen, c.rawLen, c.codec], i * CHUNK_FIELDS);
+    const f = i * CHUNK_FIELDS;
+    chunks[f] = c.kind;
+    chunks[f + 1] = c.offset;
+    chunks[f + 2] = c.storedLen;
+    chunks[f + 3] = c.rawLen;
+    chunks[f + 4] = c.codec;
     if (c.kind === ChunkKind.Root) roots.push({ at: i, data: c.data as Buffer });
   });
   const pageFields = new Float64Array(pages.length * PAGE_FIELDS);
   pages.forEach(({ page, hash }, i) => {
     hash?.copy(ids, (list.length + i) * 32);
-    pageFields.set([page, hash ? 1 : 0], i * PAGE_FIELDS);
+    pageFields[i * PAGE_FIELDS] = page;
+    pageFields[i * PAGE_FIELDS + 1] = hash ? 1 : 0;
   });
   const posted: PostedCheckpoint = {
     snapshotId,
@@ -132,13 +138,11 @@ function indexPack(
   for (let i = 0; i < fields.length / CHUNK_FIELDS; i++) {
     ids.copy(row.hash, 0, i * 32, i * 32 + 32);
     const f = i * CHUNK_FIELDS;
-    [row.kind, row.offset, row.storedLen, row.rawLen, row.codec] = [
-      fields[f] as number,
-      fields[f + 1] as number,
-      fields[f + 2] as number,
-      fields[f + 3] as number,
-      fields[f + 4] as number,
-    ];
+    row.kind = fields[f] as number;
+    row.offset = fields[f + 1] as number;
+    row.storedLen = fields[f + 2] as number;
+    row.rawLen = fields[f + 3] as number;
+    row.codec = fields[f + 4] as number;
     const key = holds.size > 0 ? row.hash.toString('latin1') : '';
     if (!db.insertChunk(row, holds.get(key)?.n ?? 0)) continue;
     if (row.kind === ChunkKind.Page) db.addUnsettled(row.hash);
