@@ -8,7 +8,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineNotReady } from '../../src/domain/ports.js';
 import { BlockStore } from '../../src/storage/engine/block-store.js';
-import { ChunkKind, PACK_TARGET_BYTES, packKey, RECORD_MAGIC } from '../../src/storage/engine/chunk-store.js';
+import {
+  ChunkKind,
+  Codec,
+  PACK_TARGET_BYTES,
+  packKey,
+  partIds,
+  RECORD_MAGIC,
+} from '../../src/storage/engine/chunk-store.js';
 import { chunkIdFunction } from '../../src/storage/engine/chunk-id.js';
 import { decodePage } from '../../src/storage/engine/manifest.js';
 
@@ -46,9 +53,17 @@ async function snapshotOfDeletedDisk(store: BlockStore, snapshotId: string, size
 async function assertCountsMatchManifests(store: BlockStore): Promise<void> {
   const rows = store.db.db
     .prepare(
-      'SELECT c.hash, c.kind, p.id AS pack, c.offset, c.stored_len AS storedLen, c.refs FROM chunks c JOIN packs p ON p.seq = c.pack',
+      'SELECT c.hash, c.kind, c.codec, p.id AS pack, c.offset, c.stored_len AS storedLen, c.refs FROM chunks c JOIN packs p ON p.seq = c.pack',
     )
-    .all() as { hash: Buffer; kind: number; pack: string; offset: number; storedLen: number; refs: number }[];
+    .all() as {
+    hash: Buffer;
+    kind: number;
+    codec: number;
+    pack: string;
+    offset: number;
+    storedLen: number;
+    refs: number;
+  }[];
   const unsettled = store.db.db.prepare('SELECT count(*) FROM unsettled_pages').pluck().get();
   assert.equal(unsettled, 0, 'every page is settled');
   const expected = new Map<string, number>();
@@ -64,6 +79,16 @@ async function assertCountsMatchManifests(store: BlockStore): Promise<void> {
   for (const row of rows)
     if (row.kind === ChunkKind.Data)
       assert.equal(row.refs, expected.get(row.hash.toString('hex')) ?? 0, 'count of a data chunk');
+  // A sector is held once by each block stored as its parts naming it.
+  const bySectors = new Map<string, number>();
+  for (const row of rows) {
+    if (row.kind !== ChunkKind.Data || row.codec !== Codec.Parts) continue;
+    for (const id of partIds(await store.objectStore.read(packKey(row.pack), row.offset, row.storedLen)))
+      bySectors.set(id.toString('hex'), (bySectors.get(id.toString('hex')) ?? 0) + 1);
+  }
+  for (const row of rows)
+    if (row.kind === ChunkKind.Sector)
+      assert.equal(row.refs, bySectors.get(row.hash.toString('hex')) ?? 0, 'count of a sector');
 }
 
 describe('block store', () => {
@@ -387,7 +412,7 @@ describe('block store', () => {
     const image = Buffer.alloc(MiB);
     const sector = randomBytes(4096);
     sector.copy(image, BS + 8192); // block 1: sector 2 random, the rest zeros
-    Buffer.alloc(4096, 'text text ').copy(image, 2 * BS); // block 2: text and zeros: deflated
+    Buffer.alloc(4096, 'text text ').copy(image, 2 * BS); // block 2: text and zeros: as its parts
     await store.writeVolume('d-z', 0, image);
     await store.beginSnapshot('s-z', 'd-z');
     await store.copySnapshot('s-z', noProgress, never);
@@ -401,7 +426,7 @@ describe('block store', () => {
     const rows = [row(2), row(1)];
     assert.deepEqual(
       rows.map((r) => r.codec),
-      [1, 2],
+      [3, 2],
     );
     assert.equal(rows[1]!.storedLen, 1 + 4096);
     assert.equal(sha(await readAll(store, 's-z', MiB)), sha(image));
@@ -687,9 +712,98 @@ describe('block store packs', () => {
         file.subarray(at).every((byte) => byte === 0),
         'and that is zeros',
       );
-      assert.deepEqual(new Set([...rows.values()].map((r) => r.codec)), new Set([0, 1, 2]));
+      // Random blocks as they are, text blocks as their parts (sectors deflated), zero sectors left out.
+      assert.deepEqual(new Set([...rows.values()].map((r) => r.codec)), new Set([0, 1, 2, 3]));
       assert.deepEqual(await readdir(path.join(dir, 'chunks', 'tmp')), [], 'no piece left behind');
     });
+  });
+});
+
+/** Text-like bytes (17 byte values, at random): compressible, and no two 4 KiB sectors alike. */
+const randomText = (length: number) =>
+  Buffer.from(randomBytes(length).map((b) => 'abcdefgh ijklmnop'.charCodeAt(b % 17)));
+
+describe('block store sectors', () => {
+  it('stores compressible blocks as their sectors, shared across alignments, disks and snapshots', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ensnap-sectors-'));
+    let store = new BlockStore({ dataDir: dir });
+    await store.open();
+    try {
+      const text = randomText(MiB);
+      const countOf = (kind: ChunkKind, codec?: Codec) =>
+        store.db.db
+          .prepare(`SELECT count(*) FROM chunks WHERE kind = ?${codec === undefined ? '' : ' AND codec = ?'}`)
+          .pluck()
+          .get(...(codec === undefined ? [kind] : [kind, codec]));
+      // Disk 1: 6 MiB of random bytes, then the text. Its snapshot stores the text's 256 sectors.
+      const one = Buffer.alloc(8 * MiB);
+      randomBytes(6 * MiB).copy(one, 0);
+      text.copy(one, 6 * MiB);
+      await store.createVolume('d-1', one.length);
+      await store.writeVolume('d-1', 0, one);
+      await store.beginSnapshot('s-1', 'd-1');
+      await store.copySnapshot('s-1', noProgress, never);
+      assert.equal(countOf(ChunkKind.Sector), 256);
+      assert.equal(countOf(ChunkKind.Data, Codec.Parts), 64);
+
+      // Disk 2: the text at the same alignment (the same blocks), and again one sector later (new
+      // blocks, every sector known): only the new blocks' lists of sectors are stored.
+      const two = Buffer.alloc(4 * MiB);
+      text.copy(two, 0);
+      text.copy(two, MiB + 4096);
+      await store.createVolume('d-2', two.length);
+      await store.writeVolume('d-2', 0, two);
+      const before = store.storedBytes();
+      await store.beginSnapshot('s-2', 'd-2');
+      await store.copySnapshot('s-2', noProgress, never);
+      const added = store.storedBytes() - before;
+      assert.ok(added < 32 * 1024, `the shifted text added ${added} bytes`);
+      assert.equal(countOf(ChunkKind.Sector), 256);
+      assert.equal(sha(await readAll(store, 's-2', two.length)), sha(two));
+
+      // Snapshot 1 deleted: its pack is mostly dead (the random blocks) and rewritten, with the
+      // text's sectors and blocks that snapshot 2 still holds.
+      await store.deleteSnapshot('s-1');
+      await store.deleteVolume('d-1');
+      const collected = await store.collectGarbage();
+      assert.ok(collected.packsRewritten >= 1, 'the first pack is rewritten');
+      assert.equal(countOf(ChunkKind.Sector), 256);
+      assert.equal(sha(await readAll(store, 's-2', two.length)), sha(two));
+      assert.deepEqual((await store.verify()).problems, []);
+      await assertCountsMatchManifests(store);
+
+      // A damaged sector (found by a server started afresh, with no block read yet): the snapshot
+      // naming a block made of it is reported, and its read fails.
+      await store.close();
+      store = new BlockStore({ dataDir: dir });
+      await store.open();
+      const sector = store.db.db
+        .prepare(
+          'SELECT p.id AS pack, c.offset FROM chunks c JOIN packs p ON p.seq = c.pack WHERE c.kind = ? LIMIT 1',
+        )
+        .get(ChunkKind.Sector) as { pack: string; offset: number };
+      const file = path.join(dir, 'chunks', packKey(sector.pack));
+      const bytes = await readFile(file);
+      bytes[sector.offset + 10] = (bytes[sector.offset + 10] as number) ^ 0xff;
+      await store.objectStore.close();
+      await writeFile(file, bytes);
+      const report = await store.verify();
+      assert.ok(
+        report.problems.some((p) => /sector/.test(p.what) && p.snapshots.join() === 's-2'),
+        JSON.stringify(report.problems),
+      );
+      await assert.rejects(readAll(store, 's-2', two.length), /sector [0-9a-f]+ is unreadable/);
+
+      // Everything deleted: nothing is left, sectors included.
+      await store.deleteSnapshot('s-2');
+      await store.deleteVolume('d-2');
+      await store.collectGarbage();
+      assert.equal(store.storedBytes(), 0);
+      assert.equal(countOf(ChunkKind.Sector), 0);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

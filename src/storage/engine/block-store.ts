@@ -11,8 +11,10 @@ import {
   ChunkKind,
   ChunkStore,
   ChunkUnreadable,
+  Codec,
   encode,
   looksCompressible,
+  partIds,
   packWritesCaughtUp,
   PACK_TARGET_BYTES,
   packKey,
@@ -1196,7 +1198,8 @@ export class BlockStore implements BlockEngine {
    * Removes every object no one holds, releasing what it held in turn, then deletes packs left
    * empty and rewrites packs that are mostly dead. Runs alone: no copy looks chunks up meanwhile.
    * Roots first (what they let go of may leave pages unheld), then pages (settling the live ones),
-   * data chunks last, when every page's holds are counted.
+   * data chunks when every page's holds are counted, and last the sectors that the blocks stored
+   * as their parts let go of.
    */
   async collectGarbage(): Promise<{ chunks: number; packsDeleted: number; packsRewritten: number }> {
     await this.gcLock.acquire(GC_EXCLUSIVE);
@@ -1205,7 +1208,10 @@ export class BlockStore implements BlockEngine {
       const pages = await this.settlePages();
       removed += pages.removed;
       // A live page that could not be read names chunks no count shows: none is removed.
-      if (pages.unreadable === 0) removed += await this.removeGarbage(ChunkKind.Data);
+      if (pages.unreadable === 0) {
+        removed += await this.removeGarbage(ChunkKind.Data);
+        removed += await this.removeGarbage(ChunkKind.Sector);
+      }
       let packsDeleted = 0;
       let packsRewritten = 0;
       for (const pack of this.db.packs()) {
@@ -1225,18 +1231,25 @@ export class BlockStore implements BlockEngine {
     }
   }
 
-  /** Removes unheld roots (letting go of their pages) or unheld data chunks, 512 at a time. */
-  private async removeGarbage(kind: ChunkKind.Root | ChunkKind.Data): Promise<number> {
+  /**
+   * Removes unheld roots (letting go of their pages), data chunks (a block stored as its parts
+   * letting go of its sectors) or sectors, 512 at a time.
+   */
+  private async removeGarbage(kind: ChunkKind.Root | ChunkKind.Data | ChunkKind.Sector): Promise<number> {
     let removed = 0;
     for (;;) {
       const garbage = this.db.garbage(kind);
       if (garbage.length === 0) return removed;
       const children = new Map<string, Buffer[]>();
-      if (kind === ChunkKind.Root)
-        for (const row of garbage) {
-          const pages = await this.manifestEntries(row);
-          if (pages) children.set(row.hash.toString('latin1'), pages);
-        }
+      for (const row of garbage) {
+        const held =
+          kind === ChunkKind.Root
+            ? await this.manifestEntries(row)
+            : row.codec === Codec.Parts
+              ? await this.sectorsOf(row)
+              : undefined;
+        if (held) children.set(row.hash.toString('latin1'), held);
+      }
       this.db.transaction(() => {
         for (const row of garbage) {
           for (const child of children.get(row.hash.toString('latin1')) ?? []) this.db.addRefs(child, -1);
@@ -1327,13 +1340,40 @@ export class BlockStore implements BlockEngine {
     }
   }
 
+  /**
+   * The sectors a block stored as its parts names; undefined (logged) if its record cannot be read:
+   * they are kept, held for nobody (a leak, never a loss).
+   */
+  private async sectorsOf(row: ChunkRow): Promise<Buffer[] | undefined> {
+    try {
+      return partIds(await this.chunks.readStored(row));
+    } catch (error) {
+      this.log(
+        { chunk: row.hash.toString('hex'), err: String(error) },
+        'unreadable block record: the sectors it names are kept',
+      );
+      return undefined;
+    }
+  }
+
   /** Moves a pack's live chunks into a new pack; the old one is deleted once the index points away. */
   private async rewritePack(packId: string): Promise<void> {
     const pack = this.chunks.newPack();
     const live = this.db.chunksInPack(packId);
     let flushed;
     try {
-      for (const row of live) pack.add(row.hash, row.kind as ChunkKind, await this.chunks.read(row));
+      for (const row of live) {
+        // Checked as any read is; a block stored as its parts moves as it is (its sectors' holds
+        // stay as they are).
+        const raw = await this.chunks.read(row);
+        pack.add(
+          row.hash,
+          row.kind as ChunkKind,
+          row.codec === Codec.Parts
+            ? { codec: Codec.Parts, stored: await this.chunks.readStored(row), rawLength: row.rawLen }
+            : raw,
+        );
+      }
       flushed = await pack.flush();
     } catch (error) {
       await pack.abort();

@@ -23,6 +23,8 @@ export const enum ChunkKind {
   Data = 0,
   Page = 1,
   Root = 2,
+  /** A 4 KiB sector of compressible data blocks, held by the blocks stored as its parts. */
+  Sector = 3,
 }
 
 export const enum Codec {
@@ -30,13 +32,16 @@ export const enum Codec {
   DeflateRaw = 1,
   /** The block's non-zero 4 KiB sectors, after a bitmap of which sectors they are. */
   ZeroSectors = 2,
+  /** The ids of the block's 4 KiB sectors, each a Sector chunk (zeros for an all-zero sector). */
+  Parts = 3,
 }
 
 /** Not a codec: in a hash worker's answer, a block it did not compress. */
 export const NOT_ENCODED = 255;
 
-const SECTOR = 4096;
+export const SECTOR = 4096;
 const ZERO_SECTOR = Buffer.alloc(SECTOR);
+const ID_BYTES = 32;
 
 /**
  * A block with all-zero 4 KiB sectors whose other sectors look incompressible (a few random
@@ -44,7 +49,7 @@ const ZERO_SECTOR = Buffer.alloc(SECTOR);
  * non-zero sectors, behind a bitmap of them (bit `i & 7` of byte `i >> 3` for sector i). No
  * DEFLATE pass (which costs more than the rest of storing such a block) and no bigger.
  */
-function withoutZeroSectors(raw: Buffer): Buffer | undefined {
+export function withoutZeroSectors(raw: Buffer): Buffer | undefined {
   if (raw.length % SECTOR !== 0) return undefined;
   const sectors = raw.length / SECTOR;
   const bitmap = Buffer.alloc(Math.ceil(sectors / 8));
@@ -138,9 +143,25 @@ export function encode(raw: Buffer, compressible: boolean): Encoded {
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
-  /** A root's bytes (its index commit reads the pages it names: see copy-checkpoint.ts). */
+  /**
+   * A root's bytes, or a block's sector ids (codec Parts): its index commit takes a hold on what
+   * they name (see copy-checkpoint.ts).
+   */
   data?: Buffer;
 }
+
+/** The ids a block stored as its parts (codec Parts) names: its non-zero sectors', in order. */
+export function partIds(stored: Uint8Array): Buffer[] {
+  const ids: Buffer[] = [];
+  for (let at = 0; at + ID_BYTES <= stored.length; at += ID_BYTES) {
+    const id = Buffer.from(stored.buffer, stored.byteOffset + at, ID_BYTES);
+    if (!id.equals(NO_PART)) ids.push(id);
+  }
+  return ids;
+}
+
+/** Where a block stored as its parts has an all-zero sector (not stored). */
+const NO_PART = Buffer.alloc(ID_BYTES);
 
 /**
  * A pack is written in pieces of this size as it fills, so that little of it is left to write when
@@ -227,7 +248,10 @@ export class PackWriter {
     // pack's index commit reads the pages it names: see copy-checkpoint.ts).
     if (!raw && kind !== ChunkKind.Data) throw new Error('a manifest chunk is stored from its bytes');
     const { codec, stored, rawLength } = raw
-      ? encode(raw, compressible ?? (kind === ChunkKind.Data && looksCompressible(raw)))
+      ? encode(
+          raw,
+          compressible ?? (kind !== ChunkKind.Page && kind !== ChunkKind.Root && looksCompressible(raw)),
+        )
       : (content as Encoded);
     if (this.chunks.size === 0) {
       const header = Buffer.alloc(PACK_HEADER_BYTES);
@@ -253,7 +277,7 @@ export class PackWriter {
       storedLen: stored.length,
       rawLen: rawLength,
       codec,
-      ...(kind === ChunkKind.Root ? { data: raw } : {}),
+      ...(kind === ChunkKind.Root ? { data: raw } : codec === Codec.Parts ? { data: stored } : {}),
     });
     const record = RECORD_HEADER_BYTES + stored.length;
     this.size += record;
@@ -366,12 +390,12 @@ export class ChunkStore {
   }
 
   /** Reads a chunk, checks it against its id, and returns its raw bytes. */
-  async get(hash: Buffer): Promise<Buffer> {
+  async get(hash: Buffer, fresh = false): Promise<Buffer> {
     let row = this.db.chunk(hash);
     if (!row) throw new ChunkUnreadable(hash, 'not in the index');
     for (;;) {
       try {
-        return await this.read(row);
+        return await this.read(row, fresh);
       } catch (error) {
         const moved = this.movedMeanwhile(row, error);
         if (!moved) throw error;
@@ -397,18 +421,56 @@ export class ChunkStore {
     const key = row.hash.toString('latin1');
     const cached = fresh ? undefined : this.decoded.get(key);
     if (cached) return cached;
-    let stored: Buffer;
+    const stored = await this.readStored(row);
+    if (row.codec !== Codec.Parts) return this.decode(row, stored, key);
+    const parts = new Map<string, Buffer>();
+    for (const id of partIds(stored)) {
+      const partKey = id.toString('latin1');
+      if (parts.has(partKey)) continue;
+      try {
+        parts.set(partKey, await this.get(id, fresh));
+      } catch (error) {
+        throw partUnreadable(row, id, error);
+      }
+    }
+    return this.assemble(row, stored, parts, key, fresh);
+  }
+
+  /** A chunk's bytes as its pack stores them, unchecked (see read). */
+  async readStored(row: ChunkRow): Promise<Buffer> {
     try {
-      stored = await this.objects.read(packKey(row.pack), row.offset, row.storedLen);
+      return await this.objects.read(packKey(row.pack), row.offset, row.storedLen);
     } catch (error) {
       throw unreadable(row, error);
     }
-    return this.decode(row, stored, key);
   }
 
   private decode(row: ChunkRow, stored: Buffer, key: string): Buffer {
     const raw = decode(row, stored, this.id);
     if (row.codec === Codec.DeflateRaw) this.decoded.set(key, raw);
+    return raw;
+  }
+
+  /** A block stored as its parts, put together from its sectors (read already) and checked. */
+  private assemble(
+    row: ChunkRow,
+    stored: Buffer,
+    parts: Map<string, Buffer>,
+    key: string,
+    fresh = false,
+  ): Buffer {
+    const raw = Buffer.alloc(row.rawLen);
+    for (let i = 0; i * ID_BYTES < stored.length; i++) {
+      const id = stored.subarray(i * ID_BYTES, (i + 1) * ID_BYTES);
+      if (id.equals(NO_PART)) continue;
+      const part = parts.get(id.toString('latin1'));
+      if (!part || part.length !== SECTOR || (i + 1) * SECTOR > raw.length)
+        throw new ChunkUnreadable(row.hash, 'its parts do not match its length');
+      part.copy(raw, i * SECTOR);
+    }
+    if (stored.length !== (raw.length / SECTOR) * ID_BYTES || !this.id(raw).equals(row.hash))
+      throw new ChunkUnreadable(row.hash, 'content does not match its hash');
+    if (!fresh) this.decoded.set(key, raw);
     return raw;
   }
 
@@ -452,6 +514,7 @@ export class ChunkStore {
       else spans.push([row]);
     }
     const out = found;
+    const assembling: { row: ChunkRow; stored: Buffer }[] = [];
     await Promise.all(
       spans.map(async (span) => {
         const first = span[0] as ChunkRow;
@@ -493,11 +556,29 @@ export class ChunkStore {
           if (plain.length > 0 && row.codec === Codec.None) continue;
           const at = row.offset - first.offset;
           const key = row.hash.toString('latin1');
-          out.set(key, this.decode(row, bytes.subarray(at, at + row.storedLen), key));
+          // Copied: the span's buffer may be the lease's, given back before the parts are read.
+          if (row.codec === Codec.Parts)
+            assembling.push({ row, stored: Buffer.from(bytes.subarray(at, at + row.storedLen)) });
+          else out.set(key, this.decode(row, bytes.subarray(at, at + row.storedLen), key));
         }
         if (lease && bytes.buffer.byteLength === lease.pool.size) lease.taken.push(bytes);
       }),
     );
+    if (assembling.length > 0) {
+      // Their sectors, all at once: blocks stored as parts are text-like and share sectors.
+      let parts: Map<string, Buffer>;
+      try {
+        parts = await this.getMany(assembling.flatMap(({ stored }) => partIds(stored)));
+      } catch (error) {
+        const bad = error instanceof ChunkUnreadable ? error.hash : undefined;
+        const holder = assembling.find(({ stored }) => bad && partIds(stored).some((id) => id.equals(bad)));
+        throw partUnreadable((holder ?? (assembling[0] as (typeof assembling)[0])).row, bad, error);
+      }
+      for (const { row, stored } of assembling) {
+        const key = row.hash.toString('latin1');
+        out.set(key, this.assemble(row, stored, parts, key));
+      }
+    }
     return out;
   }
 }
@@ -520,7 +601,13 @@ function unreadable(row: ChunkRow, error: unknown): ChunkUnreadable {
   return new ChunkUnreadable(row.hash, (error as Error).message);
 }
 
-/** Decompresses a stored chunk and checks it against its id. */
+/** A block stored as its parts cannot be read because a sector of it cannot. */
+function partUnreadable(row: ChunkRow, part: Buffer | undefined, error: unknown): ChunkUnreadable {
+  const reason = error instanceof ChunkUnreadable ? error.reason : (error as Error).message;
+  return new ChunkUnreadable(row.hash, `its sector ${part?.toString('hex') ?? ''} is unreadable: ${reason}`);
+}
+
+/** Decompresses a stored chunk (not one stored as its parts) and checks it against its id. */
 function decode(row: ChunkRow, stored: Buffer, id: ChunkIdFunction): Buffer {
   let raw: Buffer;
   try {

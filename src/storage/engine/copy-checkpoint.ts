@@ -3,7 +3,7 @@
 // (HashPool.commitCheckpoint): the SQL for a pack's chunks and its commit were a quarter of a full
 // copy's event loop. It crosses the thread boundary as a few flat arrays (transferred, not copied),
 // not as thousands of objects to clone, and is committed from them.
-import { ChunkKind, RECORD_HEADER_BYTES, type NewChunk } from './chunk-store.js';
+import { ChunkKind, Codec, partIds, RECORD_HEADER_BYTES, type NewChunk } from './chunk-store.js';
 import { decodeRoot } from './manifest.js';
 import type { EngineDb } from './engine-db.js';
 
@@ -30,8 +30,11 @@ export interface PostedCheckpoint {
   ids: ArrayBuffer;
   /** Per chunk: kind, offset, stored length, raw length, codec. */
   chunks: Float64Array;
-  /** The bytes of each root among the chunks (the commit reads the pages they name), by index. */
-  roots: { at: number; data: Uint8Array }[];
+  /**
+   * The bytes of each chunk that holds others once indexed, by index: roots (the pages they name)
+   * and blocks stored as their parts (their sectors).
+   */
+  holders: { at: number; data: Uint8Array }[];
   /** Per finished page: its number, and 1 if it has an id (0: it became empty). */
   pages: Float64Array;
 }
@@ -47,7 +50,7 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
   const list = flushed?.chunks ?? [];
   const ids = Buffer.from(new ArrayBuffer((list.length + pages.length) * 32));
   const chunks = new Float64Array(list.length * CHUNK_FIELDS);
-  const roots: PostedCheckpoint['roots'] = [];
+  const holders: PostedCheckpoint['holders'] = [];
   list.forEach((c, i) => {
     c.hash.copy(ids, i * 32);
     const f = i * CHUNK_FIELDS;
@@ -56,7 +59,7 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
     chunks[f + 2] = c.storedLen;
     chunks[f + 3] = c.rawLen;
     chunks[f + 4] = c.codec;
-    if (c.kind === ChunkKind.Root) roots.push({ at: i, data: c.data as Buffer });
+    if (c.data) holders.push({ at: i, data: c.data });
   });
   const pageFields = new Float64Array(pages.length * PAGE_FIELDS);
   pages.forEach(({ page, hash }, i) => {
@@ -69,7 +72,7 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
     ...(flushed && { pack: { id: flushed.packId, bytes: flushed.bytes } }),
     ids: ids.buffer as ArrayBuffer,
     chunks,
-    roots,
+    holders,
     pages: pageFields,
   };
   return { posted, transfer: [posted.ids, chunks.buffer as ArrayBuffer, pageFields.buffer as ArrayBuffer] };
@@ -78,9 +81,9 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
 /**
  * Commits a posted checkpoint, in one transaction, from its flat arrays as they came: its pack's
  * chunks entered in the index (each new one with no holders yet; each new root takes a hold on
- * its pages, and each new page is entered unsettled: its entries' holds are counted later, by the
- * garbage collector, see engine-db.ts), the pages finished with it held, the bytes it added
- * counted. No object is made per chunk: 2,000 of them per pack, kept until the commit's end,
+ * its pages and each new block stored as its parts on its sectors; each new page is entered
+ * unsettled: its entries' holds are counted later, by the garbage collector, see engine-db.ts),
+ * the pages finished with it held, the bytes it added counted. No object is made per chunk: 2,000 of them per pack, kept until the commit's end,
  * outlived the worker's young generation and grew its heap by half a MiB a pack. Fails, changing
  * nothing, if the snapshot is gone (its copy was given up meanwhile): its pages would hold chunks
  * for nobody.
@@ -93,7 +96,7 @@ export function commitCheckpoint(db: EngineDb, posted: PostedCheckpoint): void {
   db.transaction(() => {
     const current = db.snapshot(posted.snapshotId);
     if (!current) throw new Error(`snapshot ${posted.snapshotId} is no longer being copied`);
-    if (posted.pack) indexPack(db, posted.pack, ids, posted.chunks, posted.roots);
+    if (posted.pack) indexPack(db, posted.pack, ids, posted.chunks, posted.holders);
     for (let i = 0; i < posted.pages.length / PAGE_FIELDS; i++) {
       const hash = posted.pages[i * PAGE_FIELDS + 1] ? id(count + i) : null;
       db.insertCheckpointedPage(posted.snapshotId, posted.pages[i * PAGE_FIELDS] as number, hash);
@@ -109,14 +112,18 @@ function indexPack(
   pack: { id: string; bytes: number },
   ids: Buffer,
   fields: Float64Array,
-  roots: PostedCheckpoint['roots'],
+  holders: PostedCheckpoint['holders'],
 ): void {
-  // The holds the new roots take, counted first, so that a page created here is inserted with its
-  // count instead of inserted and then updated. (Whether any other chunk is new, its insert says.)
+  // The holds the new holders take, counted first, so that a page or sector created here is
+  // inserted with its count instead of inserted and then updated. (Whether any other chunk is new,
+  // its insert says.)
   const holds = new Map<string, { hash: Buffer; n: number }>();
-  for (const { at, data } of roots) {
+  for (const { at, data } of holders) {
     if (db.hasChunk(ids.subarray(at * 32, at * 32 + 32))) continue;
-    for (const hash of decodeRoot(Buffer.from(data.buffer, data.byteOffset, data.length)).pages.values()) {
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+    const held =
+      fields[at * CHUNK_FIELDS + 4] === Codec.Parts ? partIds(bytes) : decodeRoot(bytes).pages.values();
+    for (const hash of held) {
       const key = hash.toString('latin1');
       const entry = holds.get(key);
       if (entry) entry.n++;

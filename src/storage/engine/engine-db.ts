@@ -2,7 +2,8 @@
 // each chunk lives and how many holders it has, the snapshots' manifests, the volumes' state. Its
 // writes are few and large (one per pack flush), so they never queue behind the API's commits.
 //
-// Reference counts: a data chunk is held once by every settled page entry naming it; a page by
+// Reference counts: a data chunk is held once by every settled page entry naming it; a sector by
+// every data chunk stored as its parts naming it (counted when that chunk is entered); a page by
 // every root and every copy checkpoint naming it; a root by every complete snapshot (a copy shares
 // its source's root) and every copy deriving from it. A new page is unsettled (listed in
 // unsettled_pages): its entries' holds are not counted yet. The garbage collector settles the
