@@ -379,7 +379,8 @@ async function diskLane(s: Session, world: World, rng: Rng, diskId: string): Pro
         AREA - length,
         rng.int(0, AREA / PAGE - 1) * PAGE + (rng.chance(0.2) ? rng.int(1, 511) : 0),
       );
-      const data = rng.bytes(length);
+      // A third of them text-like: blocks stored as their sectors, sectors shared.
+      const data = rng.chance(0.3) ? rng.text(length) : rng.bytes(length);
       const op: InFlight = { kind: 'write', diskId, offset, data };
       if ((await attempt(s, world, op, () => s.data.writeDisk(diskId, offset, data))) === 'done') {
         data.copy(model.content, offset);

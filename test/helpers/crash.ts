@@ -5,6 +5,8 @@ import RPCClient from '@alicloud/pop-core';
 import { createCipheriv, createHash } from 'node:crypto';
 import type { Endpoint, Params } from './sdk.js';
 
+const TEXT_CORPUS = 1024 * 1024;
+
 /** mulberry32: small, fast, seeded. */
 export class Rng {
   private state: number;
@@ -28,6 +30,20 @@ export class Rng {
     if (items.length === 0) throw new Error('pick from nothing');
     return items[Math.floor(this.next() * items.length)] as T;
   }
+  /**
+   * `length` bytes of text-like data (compressible): one 1 MiB corpus of the generator's, read
+   * cyclically from a 4 KiB-aligned start, so that the same sectors come back at other
+   * alignments (the engine stores such blocks as their sectors, shared).
+   */
+  text(length: number): Buffer {
+    this.corpus ??= Buffer.from(this.bytes(TEXT_CORPUS).map((b) => 'abcdefgh ijklmnop'.charCodeAt(b % 17)));
+    const out = Buffer.alloc(length);
+    let from = this.int(0, TEXT_CORPUS / 4096 - 1) * 4096;
+    for (let at = 0; at < length; from = 0) at += this.corpus.copy(out, at, from);
+    return out;
+  }
+  private corpus: Buffer | undefined;
+
   /** `length` pseudo-random bytes (AES-CTR keyed by the generator): fast and replayable. */
   bytes(length: number): Buffer {
     const key = createHash('sha256')
