@@ -745,6 +745,12 @@ describe('block store sectors', () => {
       await store.copySnapshot('s-1', noProgress, never);
       assert.equal(countOf(ChunkKind.Sector), 256);
       assert.equal(countOf(ChunkKind.Data, Codec.Parts), 64);
+      // A sector inflates into memory of its own size (not a 16 KiB buffer, kept by the cache).
+      const sectorId = store.db.db
+        .prepare('SELECT hash FROM chunks WHERE kind = ? LIMIT 1')
+        .pluck()
+        .get(ChunkKind.Sector) as Buffer;
+      assert.equal((await store.chunks.get(sectorId)).buffer.byteLength, 4096);
 
       // Disk 2: the text at the same alignment (the same blocks), and again one sector later (new
       // blocks, every sector known): only the new blocks' lists of sectors are stored.

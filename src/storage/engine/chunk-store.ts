@@ -613,7 +613,9 @@ function decode(row: ChunkRow, stored: Buffer, id: ChunkIdFunction): Buffer {
   try {
     raw =
       row.codec === Codec.DeflateRaw
-        ? inflateRawSync(stored)
+        ? // Into a buffer of the chunk's size: by default a 4 KiB sector came back in (and kept
+          // alive, in the cache too) a buffer of 16 KiB.
+          inflateRawSync(stored, { chunkSize: Math.max(64, row.rawLen) })
         : row.codec === Codec.ZeroSectors
           ? withZeroSectors(stored, row.rawLen)
           : stored;
