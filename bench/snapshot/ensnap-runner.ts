@@ -127,6 +127,8 @@ export class Server {
       ENSNAP_LOG_LEVEL: 'warn',
       // The latency figure takes hundreds of snapshots of one disk: no per-disk quota.
       ENSNAP_SNAPSHOTS_PER_DISK: '0',
+      // As `npm start` runs the server (docs/storage.md, "Memory").
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     };
     const child = track(spawn(process.execPath, [main, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     const server = new Server(child, port, dataDir, main);
