@@ -454,7 +454,7 @@ describe('block store', () => {
       .pluck()
       .get(chunkId(store, image.subarray(block * BS, (block + 1) * BS)));
 
-  it('compresses scattered changed blocks as contiguous ones (on the hash workers)', async () => {
+  it('stores scattered changed blocks as contiguous ones (encoded on the hash workers)', async () => {
     const image = await textDisk('d-sc', 's-sc1');
     // One random sector into text blocks 3, 10 and 20 and into the empty block 90: runs of one.
     for (const block of [3, 10, 20, 90]) {
@@ -462,12 +462,21 @@ describe('block store', () => {
       sector.copy(image, block * BS + 4096);
       await store.writeVolume('d-sc', block * BS + 4096, sector);
     }
+    const sectors = () =>
+      store.db.db
+        .prepare('SELECT count(*) FROM chunks WHERE kind = ?')
+        .pluck()
+        .get(ChunkKind.Sector) as number;
+    const sectorsBefore = sectors();
     await store.beginSnapshot('s-sc2', 'd-sc');
     await store.copySnapshot('s-sc2', noProgress, never);
+    // The text blocks as their parts (their text sectors stored already: only the random sectors
+    // are new), the empty one as its random sector.
     assert.deepEqual(
       [3, 10, 20, 90].map((block) => codecOf(image, block)),
-      [1, 1, 1, 2],
+      [3, 3, 3, 2],
     );
+    assert.equal(sectors() - sectorsBefore, 3);
     assert.equal(sha(await readAll(store, 's-sc2', 2 * MiB)), sha(image));
     assert.deepEqual((await store.verify()).problems, []);
     await store.deleteSnapshot('s-sc1');
@@ -478,7 +487,8 @@ describe('block store', () => {
 
   it('stores scattered blocks as the workers answer them, a block overwritten since the freeze as it was', async () => {
     const image = await textDisk('d-st', 's-st1');
-    // Whole random blocks 5, 30 and 100 (stored as they are), a sector into text block 12.
+    // Whole random blocks 5, 30 and 100 (stored as they are), a sector into text block 12 (stored
+    // as its parts).
     const changes: [number, Buffer][] = [
       [5 * BS, randomBytes(BS)],
       [30 * BS, randomBytes(BS)],
@@ -496,7 +506,7 @@ describe('block store', () => {
     assert.equal(sha(await readAll(store, 's-st2', 2 * MiB)), sha(image));
     assert.deepEqual(
       [5, 30, 100, 12].map((block) => codecOf(image, block)),
-      [0, 0, 0, 1],
+      [0, 0, 0, 3],
     );
     assert.deepEqual((await store.verify()).problems, []);
     await store.deleteSnapshot('s-st1');

@@ -12,7 +12,7 @@ import {
   ChunkStore,
   ChunkUnreadable,
   Codec,
-  encode,
+  encodeBlock,
   looksCompressible,
   partIds,
   packWritesCaughtUp,
@@ -853,7 +853,10 @@ export class BlockStore implements BlockEngine {
           hashed.hashes[k] = zero ? null : this.chunks.id(content);
           hashed.compressible[k] = !zero && looksCompressible(content);
           if ('data' in hashed) content.copy(hashed.data, k * bs);
-          else hashed.encoded[k] = zero ? undefined : encode(content, hashed.compressible[k] as boolean);
+          else
+            hashed.encoded[k] = zero
+              ? undefined
+              : encodeBlock(content, hashed.compressible[k] as boolean, this.chunks.writeId);
         }
         return hashed;
       }
@@ -976,7 +979,15 @@ export class BlockStore implements BlockEngine {
         const { runs, previous } = await (ahead.shift() as ReturnType<typeof load>);
         aheadBytes -= blocks.length * volume.blockSize;
         readAhead();
-        pipeline.learn(runs.flatMap((r) => r.hashes.filter((h): h is Buffer => h !== null)));
+        // The blocks' ids, and the sectors' of those the workers answered as parts.
+        pipeline.learn(
+          runs.flatMap((r) => [
+            ...r.hashes.filter((h): h is Buffer => h !== null),
+            ...('encoded' in r
+              ? r.encoded.flatMap((e) => (e?.codec === Codec.Parts ? partIds(e.stored) : []))
+              : []),
+          ]),
+        );
         /** slot → the block's chunk id, or null when it is zero now */
         const changes = new Map<number, Buffer | null>();
         const bs = volume.blockSize;

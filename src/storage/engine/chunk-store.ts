@@ -10,9 +10,11 @@ import { EngineDataUnreadable } from '../../domain/ports.js';
 import type { ChunkRow, EngineDb } from './engine-db.js';
 import {
   chunkIdFunction,
+  chunkIdWriter,
   PACK_CHUNK_ID_CODE,
   type ChunkIdAlgorithm,
   type ChunkIdFunction,
+  type ChunkIdWriter,
 } from './chunk-id.js';
 import { BufferPool } from './buffer-pool.js';
 import { alignedBuffer } from './direct-writer.js';
@@ -49,7 +51,7 @@ const ID_BYTES = 32;
  * non-zero sectors, behind a bitmap of them (bit `i & 7` of byte `i >> 3` for sector i). No
  * DEFLATE pass (which costs more than the rest of storing such a block) and no bigger.
  */
-export function withoutZeroSectors(raw: Buffer): Buffer | undefined {
+function withoutZeroSectors(raw: Buffer): Buffer | undefined {
   if (raw.length % SECTOR !== 0) return undefined;
   const sectors = raw.length / SECTOR;
   const bitmap = Buffer.alloc(Math.ceil(sectors / 8));
@@ -127,6 +129,8 @@ export interface Encoded {
   codec: Codec;
   stored: Buffer;
   rawLength: number;
+  /** A block stored as its parts: its bytes, whose sectors are stored too unless they are already. */
+  sectors?: Buffer;
 }
 
 /** The stored form of a chunk (compressed if `compressible` and it pays). */
@@ -140,6 +144,24 @@ export function encode(raw: Buffer, compressible: boolean): Encoded {
       return { codec: Codec.DeflateRaw, stored: compressed, rawLength };
   }
   return { codec: Codec.None, stored: raw, rawLength };
+}
+
+/**
+ * A data block's stored form: a compressible one as its parts (see Codec.Parts: its sectors' ids,
+ * written by `sectorId`, with its bytes to store the sectors from) unless it is a few
+ * incompressible sectors among zeros; any other as encode() stores it.
+ */
+export function encodeBlock(raw: Buffer, compressible: boolean, sectorId: ChunkIdWriter): Encoded {
+  if (!compressible || raw.length <= SECTOR || raw.length % SECTOR !== 0) return encode(raw, compressible);
+  const sparse = withoutZeroSectors(raw);
+  if (sparse) return { codec: Codec.ZeroSectors, stored: sparse, rawLength: raw.length };
+  // Memory of its own (not a slice of Node's shared pool): a copy checkpoint sends it to a worker.
+  const ids = Buffer.alloc((raw.length / SECTOR) * ID_BYTES);
+  for (let i = 0; i * SECTOR < raw.length; i++) {
+    const sector = raw.subarray(i * SECTOR, (i + 1) * SECTOR);
+    if (!sector.equals(ZERO_SECTOR)) sectorId(sector, ids, i * ID_BYTES); // else zeros: not stored
+  }
+  return { codec: Codec.Parts, stored: ids, rawLength: raw.length, sectors: raw };
 }
 
 export interface NewChunk extends Omit<ChunkRow, 'refs'> {
@@ -161,7 +183,7 @@ export function partIds(stored: Uint8Array): Buffer[] {
 }
 
 /** Where a block stored as its parts has an all-zero sector (not stored). */
-const NO_PART = Buffer.alloc(ID_BYTES);
+export const NO_PART = Buffer.alloc(ID_BYTES);
 
 /**
  * A pack is written in pieces of this size as it fills, so that little of it is left to write when
@@ -374,6 +396,8 @@ export class ChunkStore {
   private readonly decoded = new DecodedCache(DECODED_CACHE_BYTES);
   /** A chunk's id from its uncompressed bytes, by the store's algorithm (see chunk-id.ts). */
   readonly id: ChunkIdFunction;
+  /** The same, written into a buffer. */
+  readonly writeId: ChunkIdWriter;
 
   constructor(
     readonly objects: ObjectStore,
@@ -383,6 +407,7 @@ export class ChunkStore {
     private readonly hashes?: HashPool,
   ) {
     this.id = chunkIdFunction(idAlgorithm);
+    this.writeId = chunkIdWriter(idAlgorithm);
   }
 
   newPack(): PackWriter {

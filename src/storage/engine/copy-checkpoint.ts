@@ -59,7 +59,8 @@ export function postCheckpoint({ snapshotId, flushed, pages }: CopyCheckpoint): 
     chunks[f + 2] = c.storedLen;
     chunks[f + 3] = c.rawLen;
     chunks[f + 4] = c.codec;
-    if (c.data) holders.push({ at: i, data: c.data });
+    // Copied into memory of its own: a view's whole buffer would be cloned with it.
+    if (c.data) holders.push({ at: i, data: Uint8Array.from(c.data) });
   });
   const pageFields = new Float64Array(pages.length * PAGE_FIELDS);
   pages.forEach(({ page, hash }, i) => {

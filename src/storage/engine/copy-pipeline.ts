@@ -5,9 +5,10 @@
 import {
   ChunkKind,
   Codec,
+  encodeBlock,
   looksCompressible,
+  NO_PART,
   SECTOR,
-  withoutZeroSectors,
   type ChunkStore,
   type Encoded,
   type PackWriter,
@@ -61,39 +62,36 @@ export class CopyPipeline {
     const id = hash ?? this.chunks.id(content as Buffer);
     const key = id.toString('latin1');
     if (this.has(id, key)) return id;
-    if (
-      kind === ChunkKind.Data &&
-      Buffer.isBuffer(content) &&
-      content.length > SECTOR &&
-      content.length % SECTOR === 0 &&
-      (compressible ?? looksCompressible(content))
-    ) {
-      const sparse = withoutZeroSectors(content);
-      const stored: Encoded = sparse
-        ? { codec: Codec.ZeroSectors, stored: sparse, rawLength: content.length }
-        : this.storeSectors(content);
-      this.pack.add(id, kind, stored, undefined, key);
-    } else this.pack.add(id, kind, content, compressible, key);
+    const form =
+      kind === ChunkKind.Data && Buffer.isBuffer(content)
+        ? encodeBlock(content, compressible ?? looksCompressible(content), this.chunks.writeId)
+        : content;
+    if (!Buffer.isBuffer(form) && form.codec === Codec.Parts) this.storeSectors(form);
+    this.pack.add(id, kind, form, compressible, key);
     return id;
   }
 
   /**
-   * A compressible block's stored form as its parts: its 4 KiB sectors, each stored as a chunk of
-   * its own (once, like any chunk), in the pack before the block that names them. Text-like data
-   * repeats at 4 KiB alignments (a file system's blocks) more than at a block's: the benchmark
-   * image's text, one corpus at four alignments, is stored a quarter as often.
+   * The sectors of a block stored as its parts, each stored as a chunk of its own unless it is
+   * already, in the pack before the block that names them. Text-like data repeats at 4 KiB
+   * alignments (a file system's blocks) more than at a block's: the benchmark image's text, one
+   * corpus at four alignments, is stored a quarter as often.
    */
-  private storeSectors(raw: Buffer): Encoded {
-    const ids = Buffer.alloc((raw.length / SECTOR) * 32);
-    for (let i = 0; i * SECTOR < raw.length; i++) {
-      const sector = raw.subarray(i * SECTOR, (i + 1) * SECTOR);
-      if (isZero(sector)) continue; // its id stays zeros: an all-zero sector is not stored
-      const id = this.chunks.id(sector);
+  private storeSectors({ stored: ids, sectors }: Encoded): void {
+    if (!sectors) throw new Error('a block stored as its parts comes with its bytes');
+    for (let i = 0; i * SECTOR < sectors.length; i++) {
+      const id = ids.subarray(i * 32, (i + 1) * 32);
+      if (id.equals(NO_PART)) continue; // an all-zero sector, not stored
       const key = id.toString('latin1');
-      if (!this.has(id, key)) this.pack.add(id, ChunkKind.Sector, sector, undefined, key);
-      id.copy(ids, i * 32);
+      if (!this.has(id, key))
+        this.pack.add(
+          Buffer.from(id),
+          ChunkKind.Sector,
+          sectors.subarray(i * SECTOR, (i + 1) * SECTOR),
+          undefined,
+          key,
+        );
     }
-    return { codec: Codec.Parts, stored: ids, rawLength: raw.length };
   }
 
   finishPage(page: FinishedPage): void {
@@ -145,6 +143,3 @@ export class CopyPipeline {
 }
 
 const PACKS_IN_FLIGHT = 2;
-
-const ZERO_SECTOR = Buffer.alloc(SECTOR);
-const isZero = (sector: Buffer) => sector.equals(ZERO_SECTOR);

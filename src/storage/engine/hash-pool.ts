@@ -5,7 +5,7 @@
 // (EngineDb): one connection more, not a thread more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NOT_ENCODED, type Codec, type Encoded } from './chunk-store.js';
+import { Codec, NOT_ENCODED, SECTOR, type Encoded } from './chunk-store.js';
 import type { ChunkIdAlgorithm } from './chunk-id.js';
 import { postCheckpoint, type CopyCheckpoint } from './copy-checkpoint.js';
 import type { CheckpointRequest, CommitRequest, HashReply, HashRequest, IndexReply } from './hash-worker.js';
@@ -127,11 +127,21 @@ export class HashPool {
     const stored = Buffer.from(reply.stored ?? new ArrayBuffer(0));
     const lengths = reply.storedLengths ?? new Uint32Array(0);
     let at = 0;
-    const encoded = Array.from(reply.codecs ?? [], (codec, i) => {
+    const encoded = Array.from(reply.codecs ?? [], (codec, i): Encoded | undefined => {
       if (codec === NOT_ENCODED) return undefined;
+      const from = at;
       at += lengths[i] as number;
       const rawLength = Math.min(blockSize, length - i * blockSize);
-      return { codec: codec as Codec, stored: stored.subarray(at - (lengths[i] as number), at), rawLength };
+      if (codec !== Codec.Parts)
+        return { codec: codec as Codec, stored: stored.subarray(from, at), rawLength };
+      // Its sectors' ids, then its bytes (see the worker).
+      const ids = from + (rawLength / SECTOR) * 32;
+      return {
+        codec: Codec.Parts,
+        stored: stored.subarray(from, ids),
+        rawLength,
+        sectors: stored.subarray(ids, at),
+      };
     });
     return { ...this.ids(reply), encoded };
   }

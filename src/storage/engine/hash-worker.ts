@@ -5,7 +5,7 @@
 // write-ahead log (see EngineDb), so that the event loop does neither.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { encode, looksCompressible, NOT_ENCODED } from './chunk-store.js';
+import { encodeBlock, looksCompressible, NOT_ENCODED } from './chunk-store.js';
 import { chunkIdWriter, type ChunkIdAlgorithm } from './chunk-id.js';
 import { commitCheckpoint, type PostedCheckpoint } from './copy-checkpoint.js';
 import { EngineDb } from './engine-db.js';
@@ -202,13 +202,17 @@ parentPort?.on('message', (request: HashRequest | CheckpointRequest | CommitRequ
     reply.storedLengths = new Uint32Array(blocks);
     for (let i = 0; i < blocks; i++) {
       if (zero[i] === 1) continue;
-      const { codec, stored } = encode(
+      const { codec, stored, sectors } = encodeBlock(
         data.subarray(i * request.blockSize, Math.min(request.length, (i + 1) * request.blockSize)),
         zero[i] === 2,
+        writeId,
       );
       reply.codecs[i] = codec;
-      reply.storedLengths[i] = stored.length;
+      // A block to store as its parts: its sectors' ids, then its bytes (whichever sectors the
+      // index does not have yet are stored from them).
+      reply.storedLengths[i] = stored.length + (sectors?.length ?? 0);
       parts.push(stored);
+      if (sectors) parts.push(sectors);
     }
     // One buffer of its own (never a slice of Node's shared pool), so that it can be transferred.
     const stored = new Uint8Array(new ArrayBuffer(parts.reduce((sum, p) => sum + p.length, 0)));
