@@ -134,14 +134,12 @@ export class HashPool {
       const rawLength = Math.min(blockSize, length - i * blockSize);
       if (codec !== Codec.Parts)
         return { codec: codec as Codec, stored: stored.subarray(from, at), rawLength };
-      // Its sectors' ids, then its bytes (see the worker).
-      const ids = from + (rawLength / SECTOR) * 32;
-      return {
-        codec: Codec.Parts,
-        stored: stored.subarray(from, ids),
-        rawLength,
-        sectors: stored.subarray(ids, at),
-      };
+      // Its sectors' ids, then its bytes (see the worker). The ids are copied: the pack keeps them
+      // until its index commit, and a view would keep the whole answer, bytes and all.
+      const idsEnd = from + (rawLength / SECTOR) * 32;
+      const ids = Buffer.alloc(idsEnd - from);
+      stored.copy(ids, 0, from, idsEnd);
+      return { codec: Codec.Parts, stored: ids, rawLength, sectors: stored.subarray(idsEnd, at) };
     });
     return { ...this.ids(reply), encoded };
   }
