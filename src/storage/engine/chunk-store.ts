@@ -155,11 +155,11 @@ export function encodeBlock(raw: Buffer, compressible: boolean, sectorId: ChunkI
   if (!compressible || raw.length <= SECTOR || raw.length % SECTOR !== 0) return encode(raw, compressible);
   const sparse = withoutZeroSectors(raw);
   if (sparse) return { codec: Codec.ZeroSectors, stored: sparse, rawLength: raw.length };
-  // Memory of its own (not a slice of Node's shared pool): a copy checkpoint sends it to a worker.
+  // Zeroed: an all-zero sector's id stays zeros.
   const ids = Buffer.alloc((raw.length / SECTOR) * ID_BYTES);
   for (let i = 0; i * SECTOR < raw.length; i++) {
     const sector = raw.subarray(i * SECTOR, (i + 1) * SECTOR);
-    if (!sector.equals(ZERO_SECTOR)) sectorId(sector, ids, i * ID_BYTES); // else zeros: not stored
+    if (!sector.equals(ZERO_SECTOR)) sectorId(sector, ids, i * ID_BYTES);
   }
   return { codec: Codec.Parts, stored: ids, rawLength: raw.length, sectors: raw };
 }

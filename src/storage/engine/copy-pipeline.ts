@@ -84,13 +84,7 @@ export class CopyPipeline {
       if (id.equals(NO_PART)) continue; // an all-zero sector, not stored
       const key = id.toString('latin1');
       if (!this.has(id, key))
-        this.pack.add(
-          Buffer.from(id),
-          ChunkKind.Sector,
-          sectors.subarray(i * SECTOR, (i + 1) * SECTOR),
-          undefined,
-          key,
-        );
+        this.pack.add(id, ChunkKind.Sector, sectors.subarray(i * SECTOR, (i + 1) * SECTOR), undefined, key);
     }
   }
 
