@@ -25,7 +25,7 @@ export interface HashedBlocks {
 export interface StoredBlocks {
   hashes: (Buffer | null)[];
   compressible: boolean[];
-  /** Per block: its stored form (compressed where it pays), or undefined for an all-zero block. */
+  /** Per block: its stored form (see encodeBlock), or undefined for an all-zero block. */
   encoded: (Encoded | undefined)[];
 }
 
@@ -110,8 +110,9 @@ export class HashPool {
 
   /**
    * Reads runs of a file on a worker, into memory of its own (`length` bytes, `runs` as for
-   * readAndHash), hashes the blocks, and answers each non-zero one's stored form (compressed
-   * where it pays) instead of the data: for blocks that are only to be stored.
+   * readAndHash), hashes the blocks, and answers each non-zero one's stored form (encodeBlock:
+   * compressed where it pays, or for a block to store as its parts its sectors' ids with its
+   * bytes) instead of the data: for blocks that are only to be stored.
    */
   async readAndStore(file: string, runs: number[], length: number, blockSize: number): Promise<StoredBlocks> {
     const reply = (await this.request((id): HashRequest => ({

@@ -1,6 +1,6 @@
 // Runs in a worker thread: hashes the blocks of one buffer (see HashPool), after reading them from
 // a disk's raw file when asked; or reads a snapshot copy's scattered blocks into memory of its
-// own and answers their stored forms, compressed where it pays; commits a snapshot copy's
+// own and answers their stored forms (see encodeBlock); commits a snapshot copy's
 // checkpoints in the engine index (see copy-checkpoint.ts); and checkpoints the index's
 // write-ahead log (see EngineDb), so that the event loop does neither.
 import { closeSync, openSync, readSync } from 'node:fs';
