@@ -29,10 +29,10 @@ export interface HashRequest {
   runs?: Float64Array;
   /**
    * Read `file` into memory of the worker's own, and answer each non-zero block's stored form
-   * (chunk-store's encode: compressed where it pays) instead of the data: a copy's scattered
-   * blocks, which it needs only to store. Their buffers are not sent to and fro: each transfer
-   * counted as new memory in V8 until a collection, and an incremental's collections were a
-   * third of its CPU.
+   * (chunk-store's encodeBlock: compressed where it pays, or its sector ids and bytes for a block
+   * to be stored as its parts) instead of the data: a copy's scattered blocks, which it needs only
+   * to store. Their buffers are not sent to and fro: each transfer counted as new memory in V8
+   * until a collection, and an incremental's collections were a third of its CPU.
    */
   store?: boolean;
 }
