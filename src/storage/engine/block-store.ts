@@ -44,6 +44,7 @@ import { LocalDirectoryStore, ObjectMissing, type ObjectStore } from './object-s
 import { BufferPool } from './buffer-pool.js';
 import { CopyPipeline } from './copy-pipeline.js';
 import { HashPool, type HashedBlocks, type StoredBlocks } from './hash-pool.js';
+import { IdleMemory } from './idle-memory.js';
 import { cowFile, dirtyFile, Volume, type CopyGuard } from './volume.js';
 import {
   EngineConflict,
@@ -71,6 +72,8 @@ const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 /** The pooled size of a read's answer: what the CLI asks for at a time. */
 const REPLY_BUFFER_BYTES = 4 * 1024 * 1024;
 const HYDRATE_START_DELAY_MS = 100;
+/** Copies' buffers, and fills', are let go (then the heap collected) once none has run for this long. */
+const IDLE_RELEASE_MS = 250;
 const GC_EXCLUSIVE = 1_000_000;
 
 export interface BlockStoreOptions {
@@ -127,6 +130,24 @@ export class BlockStore implements BlockEngine {
    */
   private readonly replyBuffers = new BufferPool(REPLY_BUFFER_BYTES, 4);
   private readonly lent = new WeakSet<ArrayBufferLike>();
+  /**
+   * Copies keep their buffers while they follow one another, and so do fills; each kind lets
+   * them go once none of it has run for a while (a restore after a snapshot does not hold the
+   * copy's buffers too).
+   */
+  private readonly copyMemory = new IdleMemory(
+    IDLE_RELEASE_MS,
+    () => this.copySlots.getValue() < COPY_SLOTS,
+    () => {
+      this.groupBuffers.drain();
+      releasePackBuffers();
+    },
+  );
+  private readonly fillMemory = new IdleMemory(
+    IDLE_RELEASE_MS,
+    () => this.fillSlots.getValue() < FILL_SLOTS,
+    () => this.fillBuffers.drain(),
+  );
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
   constructor(private readonly options: BlockStoreOptions) {
@@ -195,6 +216,8 @@ export class BlockStore implements BlockEngine {
   async close(): Promise<void> {
     for (const diskId of [...this.hydrators.keys()]) await this.stopHydrator(diskId);
     clearTimeout(this.gcTimer);
+    this.copyMemory.stop();
+    this.fillMemory.stop();
     await this.gcRunning;
     for (const volume of this.volumes.values()) await (await volume).close();
     this.volumes.clear();
@@ -427,8 +450,7 @@ export class BlockStore implements BlockEngine {
       await this.fill(volume, root, gen, signal);
     } finally {
       release();
-      // The last fill running lets the buffers go: an idle server holds no restore memory.
-      if (this.fillSlots.getValue() === FILL_SLOTS) this.fillBuffers.drain();
+      this.fillMemory.workEnded();
     }
   }
 
@@ -777,11 +799,7 @@ export class BlockStore implements BlockEngine {
         await this.copyBlocks(row, volume, guard, onProgress, signal);
       } finally {
         this.gcLock.release(1);
-        // The last copy running lets its buffers go: an idle server holds no copy memory.
-        if (this.copySlots.getValue() === COPY_SLOTS - 1) {
-          this.groupBuffers.drain();
-          releasePackBuffers();
-        }
+        this.copyMemory.workEnded();
       }
     });
     this.copies.set(snapshotId, copy);
