@@ -5,6 +5,12 @@ import { describe, it } from 'node:test';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { collectHeap, IdleMemory } from '../../src/storage/engine/idle-memory.js';
 
+/** An IdleMemory whose releases are counted. */
+function counted(delayMs: number, busy: () => boolean): { idle: IdleMemory; releases: () => number } {
+  let releases = 0;
+  return { idle: new IdleMemory(delayMs, busy, () => releases++), releases: () => releases };
+}
+
 describe('idle memory', () => {
   it('collects the heap: a buffer no longer referenced is gone', async () => {
     const ref = new WeakRef(new ArrayBuffer(1024 * 1024));
@@ -16,38 +22,28 @@ describe('idle memory', () => {
   });
 
   it('releases once after work in quick succession, when the delay has passed', async () => {
-    let releases = 0;
-    const idle = new IdleMemory(
-      40,
-      () => false,
-      () => releases++,
-    );
+    const { idle, releases } = counted(40, () => false);
     idle.workEnded();
     await sleep(10);
     idle.workEnded(); // more work ended within the delay: the wait starts again
     await sleep(30);
-    assert.equal(releases, 0, 'not before the delay after the last piece of work');
+    assert.equal(releases(), 0, 'not before the delay after the last piece of work');
     await sleep(60);
-    assert.equal(releases, 1);
+    assert.equal(releases(), 1);
     await sleep(60);
-    assert.equal(releases, 1, 'once');
+    assert.equal(releases(), 1, 'once');
   });
 
   it('releases nothing while work goes on, nor once stopped', async () => {
-    let releases = 0;
     let busy = true;
-    const idle = new IdleMemory(
-      20,
-      () => busy,
-      () => releases++,
-    );
+    const { idle, releases } = counted(20, () => busy);
     idle.workEnded();
     await sleep(60);
-    assert.equal(releases, 0, 'other work is running: its end schedules the release');
+    assert.equal(releases(), 0, 'other work is running: its end schedules the release');
     busy = false;
     idle.workEnded();
     idle.stop();
     await sleep(60);
-    assert.equal(releases, 0, 'stopped');
+    assert.equal(releases(), 0, 'stopped');
   });
 });
