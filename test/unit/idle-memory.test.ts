@@ -1,5 +1,5 @@
-// What copies and restores let go of is released, and collected, once the engine has been idle
-// for a while: not while work goes on, and once for work in quick succession.
+// What copies, restores and reads keep is let go once such work has paused for a while (not while
+// it goes on, and once for work in quick succession), and collected when it was much.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,11 @@ import { collectHeap, IdleMemory } from '../../src/storage/engine/idle-memory.js
 /** An IdleMemory whose releases are counted. */
 function counted(delayMs: number, busy: () => boolean): { idle: IdleMemory; releases: () => number } {
   let releases = 0;
-  return { idle: new IdleMemory(delayMs, busy, () => releases++), releases: () => releases };
+  const release = () => {
+    releases++;
+    return 0;
+  };
+  return { idle: new IdleMemory(delayMs, busy, release), releases: () => releases };
 }
 
 describe('idle memory', () => {
@@ -32,6 +36,23 @@ describe('idle memory', () => {
     assert.equal(releases(), 1);
     await sleep(60);
     assert.equal(releases(), 1, 'once');
+  });
+
+  it('collects after a release of 16 MiB or more, not after a smaller one', async () => {
+    for (const [released, collected] of [
+      [16 * 1024 * 1024, true],
+      [4 * 1024 * 1024, false],
+    ] as const) {
+      const ref = new WeakRef(new ArrayBuffer(1024 * 1024));
+      const idle = new IdleMemory(
+        10,
+        () => false,
+        () => released,
+      );
+      idle.workEnded();
+      await sleep(40);
+      assert.equal(ref.deref() === undefined, collected, `after ${released} bytes let go`);
+    }
   });
 
   it('releases nothing while work goes on, nor once stopped', async () => {

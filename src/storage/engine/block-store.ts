@@ -72,7 +72,7 @@ const LOOKAHEAD_BYTES = 16 * 1024 * 1024;
 /** The pooled size of a read's answer: what the CLI asks for at a time. */
 const REPLY_BUFFER_BYTES = 4 * 1024 * 1024;
 const HYDRATE_START_DELAY_MS = 100;
-/** Copies' buffers, and fills', are let go (then the heap collected) once none has run for this long. */
+/** Copies' buffers, fills' and reads', are let go (then the heap collected) once none has run for this long. */
 const IDLE_RELEASE_MS = 250;
 const GC_EXCLUSIVE = 1_000_000;
 
@@ -130,23 +130,27 @@ export class BlockStore implements BlockEngine {
    */
   private readonly replyBuffers = new BufferPool(REPLY_BUFFER_BYTES, 4);
   private readonly lent = new WeakSet<ArrayBufferLike>();
+  /** Read answers lent and not yet given back. */
+  private readsLent = 0;
   /**
-   * Copies keep their buffers while they follow one another, and so do fills; each kind lets
-   * them go once none of it has run for a while (a restore after a snapshot does not hold the
-   * copy's buffers too).
+   * Copies keep their buffers while they follow one another, and so do fills and reads (an
+   * export's); each kind lets them go once none of it has run for a while (a restore after a
+   * snapshot does not hold the copy's buffers too).
    */
   private readonly copyMemory = new IdleMemory(
     IDLE_RELEASE_MS,
     () => this.copySlots.getValue() < COPY_SLOTS,
-    () => {
-      this.groupBuffers.drain();
-      releasePackBuffers();
-    },
+    () => this.groupBuffers.drain() + releasePackBuffers(),
   );
   private readonly fillMemory = new IdleMemory(
     IDLE_RELEASE_MS,
     () => this.fillSlots.getValue() < FILL_SLOTS,
     () => this.fillBuffers.drain(),
+  );
+  private readonly readMemory = new IdleMemory(
+    IDLE_RELEASE_MS,
+    () => this.readsLent > 0,
+    () => this.replyBuffers.drain() + this.readBuffers.drain() + this.chunks.releaseDecoded(),
   );
   private readonly log: (event: Record<string, unknown>, message: string) => void;
 
@@ -218,6 +222,7 @@ export class BlockStore implements BlockEngine {
     clearTimeout(this.gcTimer);
     this.copyMemory.stop();
     this.fillMemory.stop();
+    this.readMemory.stop();
     await this.gcRunning;
     for (const volume of this.volumes.values()) await (await volume).close();
     this.volumes.clear();
@@ -366,6 +371,7 @@ export class BlockStore implements BlockEngine {
     if (length > this.replyBuffers.size) return Buffer.allocUnsafe(length);
     const buffer = this.replyBuffers.take();
     this.lent.add(buffer.buffer);
+    this.readsLent++;
     return buffer.subarray(0, length);
   }
 
@@ -373,6 +379,8 @@ export class BlockStore implements BlockEngine {
     // Only a buffer lent and not yet given back: one given twice would be handed to two readers.
     if (!this.lent.delete(data.buffer)) return;
     this.replyBuffers.give(data);
+    this.readsLent--;
+    this.readMemory.workEnded();
   }
 
   async restoreProgress(diskId: string): Promise<number | undefined> {

@@ -16,9 +16,11 @@ export class BufferPool {
     return this.free.pop() ?? this.allocate(this.size);
   }
 
-  /** Lets go of every kept buffer (when the work that used them is over). */
-  drain(): void {
+  /** Lets go of every kept buffer (when the work that used them is over); returns their bytes. */
+  drain(): number {
+    const bytes = this.free.length * this.size;
     this.free.length = 0;
+    return bytes;
   }
 
   /** Gives a buffer (or any view starting at its beginning) back; it must no longer be used. */

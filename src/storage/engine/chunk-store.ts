@@ -215,9 +215,9 @@ function segmentWritten(segment: Buffer): void {
   if (segmentsInFlight <= SEGMENTS_IN_FLIGHT) for (const resolve of waitingForWrites.splice(0)) resolve();
 }
 
-/** Frees the kept pack pieces: called when a copy is over, so that idle memory goes back. */
-export function releasePackBuffers(): void {
-  packSegments.drain();
+/** Lets go of the kept pack pieces (once copies have paused: see IdleMemory); returns their bytes. */
+export function releasePackBuffers(): number {
+  return packSegments.drain();
 }
 
 /** A record's header, made here and copied into the pack (one at a time: add() is synchronous). */
@@ -390,6 +390,14 @@ class DecodedCache {
       this.bytes -= evicted.length;
     }
   }
+
+  /** Forgets every entry; returns the bytes they held. */
+  clear(): number {
+    const bytes = this.bytes;
+    this.entries.clear();
+    this.bytes = 0;
+    return bytes;
+  }
 }
 
 export class ChunkStore {
@@ -408,6 +416,11 @@ export class ChunkStore {
   ) {
     this.id = chunkIdFunction(idAlgorithm);
     this.writeId = chunkIdWriter(idAlgorithm);
+  }
+
+  /** Lets go of the decoded chunks kept (once reads have paused: see IdleMemory); returns their bytes. */
+  releaseDecoded(): number {
+    return this.decoded.clear();
   }
 
   newPack(): PackWriter {

@@ -6,6 +6,12 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
+/**
+ * Less than this let go is not worth a collection (about 10 ms of the event loop): V8's own will
+ * come soon enough, and a small snapshot or read every few seconds pays none.
+ */
+const COLLECT_FROM_BYTES = 16 * 1024 * 1024;
+
 let collect: (() => void) | undefined;
 
 /**
@@ -26,9 +32,9 @@ export function collectHeap(): void {
 }
 
 /**
- * Runs `release` and then one collection, `delayMs` after the last piece of work ended, unless
- * other work began meanwhile: work in quick succession (a disk's snapshots, one after another)
- * keeps its buffers and pays no collection between.
+ * Runs `release`, `delayMs` after the last piece of work ended unless other work began meanwhile,
+ * and then one collection if it let go of COLLECT_FROM_BYTES or more: work in quick succession (a
+ * disk's snapshots, one after another) keeps its buffers and pays no collection between.
  */
 export class IdleMemory {
   private timer: NodeJS.Timeout | undefined;
@@ -37,8 +43,8 @@ export class IdleMemory {
     private readonly delayMs: number,
     /** Whether work is going on now (then nothing is released; its end schedules again). */
     private readonly busy: () => boolean,
-    /** Lets go of what the work kept for reuse. */
-    private readonly release: () => void,
+    /** Lets go of what the work kept for reuse; returns how many bytes. */
+    private readonly release: () => number,
   ) {}
 
   /** A piece of work ended: release once the engine has stayed idle for the delay. */
@@ -47,8 +53,7 @@ export class IdleMemory {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.busy()) return;
-      this.release();
-      collectHeap();
+      if (this.release() >= COLLECT_FROM_BYTES) collectHeap();
     }, this.delayMs);
     this.timer.unref();
   }
